@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+async function grade(...args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+Deno.test("deno task grade passes the reference and writes Gradescope JSON", async () => {
+  const dir = await Deno.makeTempDir();
+  const { code, out } = await grade("--json", `${dir}/results.json`);
+  assert.equal(code, 0, out);
+  assert.match(out, /q3\s+forward\s+37\/37/);
+  assert.match(out, /total\s+20\/20/);
+  const results = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
+  assert.equal(results.score, 20);
+  assert.equal(typeof results.execution_time, "number");
+  assert.equal(results.tests.length, 4);
+  for (const t of results.tests) {
+    assert.deepEqual(Object.keys(t).sort(), [
+      "max_score",
+      "name",
+      "output",
+      "score",
+      "status",
+      "visibility",
+    ]);
+    assert.equal(t.status, "passed");
+  }
+});
+
+Deno.test("bad command lines end in one sentence and exit 2", async () => {
+  for (
+    const [args, pattern] of [
+      [["--bogus"], /unknown option '--bogus'/],
+      [["--json"], /argument missing/],
+      [["--config", "/nonexistent.json"], /cannot read the grader config \/nonexistent\.json/],
+      [["--json", "/nonexistent/dir/r.json"], /cannot write \/nonexistent\/dir\/r\.json/],
+    ] as const
+  ) {
+    const { code, err } = await grade(...args);
+    assert.equal(code, 2, `${args}: ${err}`);
+    assert.match(err, pattern);
+    assert.equal(err.trim().split("\n").length, 1, `one line, no stack trace: ${err}`);
+  }
+});
+
+Deno.test("a config with bad points is refused", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.writeTextFile(path, JSON.stringify({ tolerance: 1e-12, points: { q3: { dW: "x" } } }));
+  const { code, err } = await grade("--config", path);
+  assert.equal(code, 2);
+  assert.match(err, /needs a positive "tolerance" and "points"/);
+});
