@@ -20,3 +20,4 @@ export * from "./src/random.ts";
 export * from "./src/errors.ts";
 export * from "./src/nn/module.ts";
 export * from "./src/nn/conv1d.ts";
+export * from "./src/kernels/gemm.ts";
