@@ -21,3 +21,5 @@ export * from "./src/errors.ts";
 export * from "./src/nn/module.ts";
 export * from "./src/nn/conv1d.ts";
 export * from "./src/kernels/gemm.ts";
+export * from "./src/data/cifar10.ts";
+export * from "./src/data/to_tensor.ts";

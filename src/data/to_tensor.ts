@@ -1,0 +1,50 @@
+/**
+ * Pixel scaling exactly as torchvision's `ToTensor` does it for uint8 images: `x / 255`
+ * into float32, NCHW, in [0, 1]. Any normalisation belongs inside the model.
+ *
+ * @module
+ */
+
+import { type Tensor, tensor } from "../tensor.ts";
+import { CIFAR10_SHAPE, IMAGE_BYTES, type ImageSet } from "./cifar10.ts";
+
+/**
+ * Scales `count` images of bytes (NCHW, 3×32×32 each) to a float32 tensor of shape
+ * `(count, 3, 32, 32)` in [0, 1]: each value is `Math.fround(x / 255)`, the same float32
+ * torchvision's `ToTensor` gives (it divides in float32, and IEEE division rounds once).
+ *
+ * `out` may be passed to reuse a buffer of at least `count × 3072` floats.
+ *
+ * @example
+ * ```ts
+ * const x = toTensor(new Uint8Array(3072).fill(255), 1); // shape (1, 3, 32, 32), all 1
+ * ```
+ */
+export function toTensor(images: Uint8Array, count: number, out?: Float32Array): Tensor {
+  const size = count * IMAGE_BYTES;
+  if (images.length < size) {
+    throw new RangeError(`toTensor: ${count} images need ${size} bytes, got ${images.length}`);
+  }
+  const data = out && out.length >= size ? out.subarray(0, size) : new Float32Array(size);
+  for (let i = 0; i < size; i++) data[i] = SCALE[images[i]];
+  return tensor(data, [count, ...CIFAR10_SHAPE]);
+}
+
+/**
+ * The first `count` images of a set (all by default) as a float32 `(count, 3, 32, 32)`
+ * tensor in [0, 1] and their labels.
+ *
+ * @example
+ * ```ts
+ * const { x, y } = imageSetToTensor(test); // x: (10000, 3, 32, 32), y: Uint8Array(10000)
+ * ```
+ */
+export function imageSetToTensor(
+  set: ImageSet,
+  count = set.length,
+): { x: Tensor; y: Uint8Array } {
+  return { x: toTensor(set.images, count), y: set.labels.slice(0, count) };
+}
+
+/** x / 255 in float32 for every byte: a lookup beats a division per pixel. */
+const SCALE = Float32Array.from({ length: 256 }, (_, x) => x / 255);
