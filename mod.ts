@@ -23,3 +23,4 @@ export * from "./src/nn/conv1d.ts";
 export * from "./src/kernels/gemm.ts";
 export * from "./src/data/cifar10.ts";
 export * from "./src/data/to_tensor.ts";
+export * from "./src/data/cifar10_pickle.ts";
