@@ -24,3 +24,5 @@ export * from "./src/kernels/gemm.ts";
 export * from "./src/data/cifar10.ts";
 export * from "./src/data/to_tensor.ts";
 export * from "./src/data/cifar10_pickle.ts";
+export * from "./src/data/download.ts";
+export * from "./src/data/locate.ts";
