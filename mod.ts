@@ -26,3 +26,6 @@ export * from "./src/data/to_tensor.ts";
 export * from "./src/data/cifar10_pickle.ts";
 export * from "./src/data/download.ts";
 export * from "./src/data/locate.ts";
+export * from "./src/data/split.ts";
+export * from "./src/data/augment.ts";
+export * from "./src/data/loader.ts";
