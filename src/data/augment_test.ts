@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
 import { Rng } from "../random.ts";
-import { augmentImages, drawTransform, type ImageTransform, transformImage } from "./augment.ts";
+import {
+  augmentImages,
+  drawTransform,
+  type ImageTransform,
+  type PaddingMode,
+  transformImage,
+} from "./augment.ts";
+import { loadFixtures } from "../../fixtures/mod.ts";
+import { maxAbsDiff, tensor } from "../tensor.ts";
 import { IMAGE_BYTES } from "./cifar10.ts";
 import { toTensor } from "./to_tensor.ts";
 
@@ -98,4 +106,20 @@ Deno.test("augmentImages fills a batch in order, the same for the same generator
   augmentImages(src, [1, 0, 1], c, new Rng(10));
   assert.notDeepEqual(a, c);
   assert.ok(a.every((v) => v >= 0 && v <= 1));
+});
+
+Deno.test("transformImage matches torch's pad, crop and flip for both padding modes", async () => {
+  const fixtures = await loadFixtures("cifar_augment");
+  assert.equal(fixtures.cases.length, 14);
+  for (const c of fixtures.cases) {
+    const src = Uint8Array.from(fixtures.tensor(c, "image", [3, 32, 32]).data);
+    const { dx, dy, flip, mode } = c.args as {
+      dx: number;
+      dy: number;
+      flip: boolean;
+      mode: PaddingMode;
+    };
+    const out = apply(src, 0, { dx, dy, flip }, mode);
+    assert.equal(maxAbsDiff(tensor(out, [3, 32, 32]), fixtures.tensor(c, "y")), 0, c.name);
+  }
 });
