@@ -193,6 +193,16 @@ export async function readCifar10Bin(dir: string, split: Cifar10Split): Promise<
   // sizes first, so the images are parsed straight into one buffer, file by file
   const counts: number[] = [];
   for (const path of paths) counts.push(recordCount(await fileSize(path), path));
+  // the five training batches are the same size, so one cut at a record boundary shows too
+  const short = counts.findIndex((n) => n < Math.max(...counts));
+  if (short >= 0) {
+    throw new UserError(
+      `${paths[short]} is truncated (${counts[short]} images where the other training batches ` +
+        `have ${
+          Math.max(...counts)
+        }); delete it and place the official CIFAR-10 binary files again.`,
+    );
+  }
   const length = counts.reduce((a, b) => a + b, 0);
   const set = {
     images: new Uint8Array(length * IMAGE_BYTES),
