@@ -12,13 +12,13 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 
 /** Channels, height and width of a CIFAR-10 image. */
-export const CIFAR10_SHAPE = [3, 32, 32] as const;
+export const CIFAR10_SHAPE: readonly [3, 32, 32] = [3, 32, 32];
 
 /** Bytes of one image (3 × 32 × 32). */
-export const IMAGE_BYTES = 3 * 32 * 32;
+export const IMAGE_BYTES: number = 3 * 32 * 32;
 
 /** Bytes of one record in the binary layout: the label byte, then the image. */
-export const RECORD_BYTES = 1 + IMAGE_BYTES;
+export const RECORD_BYTES: number = 1 + IMAGE_BYTES;
 
 /** The ten class names in label order, as `batches.meta.txt` lists them. */
 export const CIFAR10_CLASSES: readonly string[] = [
