@@ -183,7 +183,7 @@ export abstract class Optimizer<H extends BaseOptions> {
     const fail = (why: string): never => {
       throw new UserError(`the saved ${saved?.type ?? "optimizer"} state ${why}`);
     };
-    if (saved?.type !== this.type) fail(`cannot be loaded into a ${this.type} optimizer`);
+    if (saved?.type !== this.type) fail(`is not for ${this.type}`);
     if (!Array.isArray(saved.paramGroups) || saved.paramGroups.length !== this.paramGroups.length) {
       fail(
         `has ${saved.paramGroups?.length} parameter groups but this optimizer has ${this.paramGroups.length}`,
