@@ -155,20 +155,26 @@ export async function loadCheckpoint(
   const fail = (why: string): never => {
     throw new UserError(`checkpoint ${path} ${why}`);
   };
+  const fits = (load: () => void) => {
+    try {
+      load();
+    } catch (error) {
+      if (error instanceof UserError) fail(`cannot be loaded: ${error.message}`);
+      throw error;
+    }
+  };
+  // Check the model, the generators and the optimizer's presence, then load the optimizer
+  // (which checks everything before changing anything), then the model: a mismatch
+  // anywhere leaves everything unchanged.
+  fits(() => checkStateDict(target.model, saved.model));
   for (const name of Object.keys(target.rngs ?? {})) {
     if (!saved.rngs[name]) fail(`has no state for the random generator "${name}"`);
   }
-  if (target.optimizer && !saved.optimizer) fail("was saved without an optimizer state");
-  try {
-    // Check the model, then load the optimizer (which checks everything before changing
-    // anything), then the model: a mismatch anywhere leaves everything unchanged.
-    checkStateDict(target.model, saved.model);
-    if (target.optimizer && saved.optimizer) target.optimizer.loadStateDict(saved.optimizer);
-    loadStateDict(target.model, saved.model);
-  } catch (error) {
-    if (error instanceof UserError) fail(`cannot be loaded: ${error.message}`);
-    throw error;
+  if (target.optimizer) {
+    const state = saved.optimizer ?? fail("was saved without an optimizer state");
+    fits(() => target.optimizer!.loadStateDict(state));
   }
+  loadStateDict(target.model, saved.model);
   for (const [name, rng] of Object.entries(target.rngs ?? {})) rng.setState(saved.rngs[name]);
   return { metadata: saved.metadata };
 }
