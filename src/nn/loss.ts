@@ -21,6 +21,7 @@ export interface CrossEntropyOptions {
 
 /** The loss and its gradient w.r.t. the logits, from {@linkcode crossEntropy}. */
 export interface CrossEntropyResult {
+  /** The loss, a mean or a sum over the batch as `reduction` says. */
   loss: number;
   /** d loss / d logits, shape `(N, C)`, in the logits' dtype. */
   grad: Tensor;
@@ -115,10 +116,13 @@ export function crossEntropy(
  * ```
  */
 export class CrossEntropyLoss {
+  /** ε, PyTorch's `label_smoothing`. */
   readonly labelSmoothing: number;
+  /** `"mean"` (the default) or `"sum"` over the batch. */
   readonly reduction: "mean" | "sum";
   #grad: Tensor | null = null;
 
+  /** A criterion with PyTorch's defaults: no smoothing, mean reduction. */
   constructor(options: CrossEntropyOptions = {}) {
     this.labelSmoothing = options.labelSmoothing ?? 0;
     this.reduction = options.reduction ?? "mean";

@@ -12,7 +12,9 @@ import type { Module, Parameter } from "./module.ts";
 
 /** A tensor with its `state_dict` key, e.g. `0.weight` or `3.running_mean`. */
 export interface StateTensor {
+  /** The `state_dict` key. */
   name: string;
+  /** The model's own tensor. */
   value: Tensor;
 }
 

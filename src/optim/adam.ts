@@ -58,6 +58,7 @@ const DEFAULTS: AdamOptions = {
  * ```
  */
 export class Adam extends Optimizer<AdamOptions> {
+  /** `params`: a model, a parameter list, or groups with their own settings. */
   constructor(
     params: ParamSource | ParamGroup<AdamOptions>[],
     options: Partial<AdamOptions> = {},
@@ -65,6 +66,7 @@ export class Adam extends Optimizer<AdamOptions> {
     super(params, { ...DEFAULTS, ...stripUndefined(options) });
   }
 
+  /** `"Adam"`, the type stored in the state dict. */
   protected get type(): string {
     return "Adam";
   }
@@ -74,6 +76,7 @@ export class Adam extends Optimizer<AdamOptions> {
     return false;
   }
 
+  /** Rejects negative lr, eps or weight decay and betas outside [0, 1). */
   protected validate(o: AdamOptions): void {
     for (const key of ["lr", "eps", "weightDecay"] as const) {
       if (!(o[key] >= 0) || !Number.isFinite(o[key])) {
@@ -86,6 +89,7 @@ export class Adam extends Optimizer<AdamOptions> {
     }
   }
 
+  /** One Adam step for one parameter, in place. */
   protected update(p: Parameter, o: AdamOptions, state: ParamState): void {
     const P = p.value.data, G = p.grad.data, n = P.length;
     const { lr, eps, weightDecay: wd, amsgrad } = o;
@@ -124,6 +128,7 @@ export class Adam extends Optimizer<AdamOptions> {
  * ```
  */
 export class AdamW extends Adam {
+  /** As Adam's, with PyTorch's AdamW default `weightDecay: 0.01`. */
   constructor(
     params: ParamSource | ParamGroup<AdamOptions>[],
     options: Partial<AdamOptions> = {},
@@ -131,10 +136,12 @@ export class AdamW extends Adam {
     super(params, { weightDecay: 1e-2, ...stripUndefined(options) });
   }
 
+  /** `"AdamW"`, the type stored in the state dict. */
   protected override get type(): string {
     return "AdamW";
   }
 
+  /** True: AdamW's weight decay is decoupled. */
   protected override get decoupled(): boolean {
     return true;
   }

@@ -39,7 +39,9 @@ export type ParamState = Record<string, Tensor | number>;
 export interface OptimizerState {
   /** The optimizer's class name, e.g. `"SGD"`; loading into another class is refused. */
   type: string;
+  /** Each group's settings, and the indices of its parameters. */
   paramGroups: (Record<string, unknown> & { params: number[] })[];
+  /** Each parameter's state by index; parameters not yet stepped have none. */
   state: Record<number, ParamState>;
 }
 
@@ -100,6 +102,7 @@ export abstract class Optimizer<H extends BaseOptions> {
   readonly paramGroups: (H & { params: ParamSource })[];
   #state = new Map<number, ParamState>();
 
+  /** Groups from `params` (one group unless a list of groups), filled in from `defaults`. */
   constructor(params: ParamSource | ParamGroup<H>[], defaults: H) {
     const groups: ParamGroup<H>[] = isGroupList(params) ? params : [{ params } as ParamGroup<H>];
     this.paramGroups = groups.map((group) => {

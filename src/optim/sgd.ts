@@ -75,6 +75,7 @@ const DEFAULTS: Omit<SGDOptions, "lr"> = {
  * ```
  */
 export class SGD extends Optimizer<SGDOptions> {
+  /** `params`: a model, a parameter list, or groups with their own settings. */
   constructor(
     params: ParamSource | ParamGroup<SGDOptions>[],
     options: Partial<SGDOptions> & { lr: number },
@@ -82,10 +83,12 @@ export class SGD extends Optimizer<SGDOptions> {
     super(params, { ...DEFAULTS, ...stripUndefined(options), lr: options.lr });
   }
 
+  /** `"SGD"`, the type stored in the state dict. */
   protected get type(): string {
     return "SGD";
   }
 
+  /** Rejects what `torch.optim.SGD` rejects, and dampening in the course form. */
   protected validate(o: SGDOptions): void {
     for (const key of ["lr", "momentum", "dampening", "weightDecay"] as const) {
       if (!(o[key] >= 0) || !Number.isFinite(o[key])) {
@@ -103,6 +106,7 @@ export class SGD extends Optimizer<SGDOptions> {
     }
   }
 
+  /** One SGD step for one parameter, in place. */
   protected update(p: Parameter, o: SGDOptions, state: ParamState): void {
     const P = p.value.data, G = p.grad.data, n = P.length;
     const { lr, momentum: mu, nesterov } = o;

@@ -33,13 +33,17 @@ const VERSION = "1";
 
 /** What an optimizer must offer to be checkpointed: every `Optimizer` does. */
 export interface Checkpointable {
+  /** The state to save: see `Optimizer.stateDict`. */
   stateDict(): OptimizerState;
+  /** Restores a saved state, checking it first: see `Optimizer.loadStateDict`. */
   loadStateDict(state: OptimizerState): void;
 }
 
 /** What {@linkcode saveCheckpoint} saves. */
 export interface CheckpointInput {
+  /** The model whose parameters and buffers are saved. */
   model: Module;
+  /** The optimizer whose settings and state are saved, if any. */
   optimizer?: Checkpointable;
   /** Random generators by name (e.g. `{ data: shuffleRng, dropout: dropRng }`). */
   rngs?: Record<string, Rng>;
@@ -51,9 +55,11 @@ export interface CheckpointInput {
 export interface Checkpoint {
   /** The model's state by `state_dict` key, in the dtype it was saved in. */
   model: Map<string, Tensor>;
+  /** The optimizer's state, or null if none was saved. */
   optimizer: OptimizerState | null;
   /** Each saved generator's state, for `Rng.fromState` or `rng.setState`. */
   rngs: Record<string, number[]>;
+  /** The metadata saved, or null. */
   metadata: unknown;
 }
 
