@@ -1,28 +1,16 @@
 import assert from "node:assert/strict";
 import { loadFixtures } from "../../fixtures/mod.ts";
-import { Adam, type AdamOptions, AdamW } from "./adam.ts";
-import { replay, trajectoryParams } from "./testing.ts";
+import { Adam, AdamW } from "./adam.ts";
+import { fixtureOptimizer, replay, trajectoryParams } from "./testing.ts";
 
 const fixtures = await loadFixtures("optim");
 const adamCases = fixtures.cases.filter((c) => /^Adam/.test(String(c.args.optimizer)));
-
-function options(args: Record<string, unknown>): Partial<AdamOptions> {
-  return {
-    lr: 0.01,
-    betas: "beta1" in args ? [args.beta1 as number, args.beta2 as number] : undefined,
-    eps: args.eps as number | undefined,
-    weightDecay: args.weight_decay as number | undefined,
-    amsgrad: args.amsgrad as boolean | undefined,
-    maximize: args.maximize as boolean | undefined,
-  };
-}
 
 Deno.test("Adam and AdamW match torch.optim trajectories for every option to 1e-10", () => {
   assert.ok(adamCases.length >= 8);
   for (const c of adamCases) {
     const params = trajectoryParams(fixtures, c);
-    const Class = c.args.optimizer === "AdamW" ? AdamW : Adam;
-    const worst = replay(fixtures, c, params, new Class(params, options(c.args)));
+    const worst = replay(fixtures, c, params, fixtureOptimizer(c.args, params));
     assert.ok(worst < 1e-10, `${c.name}: max abs difference ${worst}`);
   }
 });
@@ -30,8 +18,7 @@ Deno.test("Adam and AdamW match torch.optim trajectories for every option to 1e-
 Deno.test("Adam in float32 follows the float64 trajectory to float32 precision", () => {
   for (const c of adamCases) {
     const params = trajectoryParams(fixtures, c, "float32");
-    const Class = c.args.optimizer === "AdamW" ? AdamW : Adam;
-    const worst = replay(fixtures, c, params, new Class(params, options(c.args)));
+    const worst = replay(fixtures, c, params, fixtureOptimizer(c.args, params));
     assert.ok(worst < 1e-5, `${c.name} float32: max abs difference ${worst}`);
   }
 });

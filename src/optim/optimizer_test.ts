@@ -2,43 +2,13 @@ import assert from "node:assert/strict";
 import { loadFixtures } from "../../fixtures/mod.ts";
 import { UserError } from "../errors.ts";
 import { Conv1D } from "../nn/conv1d.ts";
-import type { Parameter } from "../nn/module.ts";
 import { clone, zeros } from "../tensor.ts";
-import { Adam, AdamW } from "./adam.ts";
+import { Adam } from "./adam.ts";
 import { type BaseOptions, type Optimizer, resolveParams, splitWeightDecay } from "./optimizer.ts";
 import { SGD } from "./sgd.ts";
-import { replay, trajectoryParams } from "./testing.ts";
+import { fixtureOptimizer, replay, trajectoryParams } from "./testing.ts";
 
 const fixtures = await loadFixtures("optim");
-
-function make(
-  name: string,
-  args: Record<string, unknown>,
-  params: Parameter[],
-): Optimizer<BaseOptions> {
-  if (args.optimizer === "SGD") {
-    return new SGD(params, {
-      lr: 0.1,
-      momentum: args.momentum as number | undefined,
-      dampening: args.dampening as number | undefined,
-      nesterov: args.nesterov as boolean | undefined,
-      weightDecay: args.weight_decay as number | undefined,
-      maximize: args.maximize as boolean | undefined,
-      decoupledWeightDecay: args.decoupled as boolean | undefined,
-      formulation: args.formulation as "course" | undefined,
-    });
-  }
-  const Class = args.optimizer === "AdamW" ? AdamW : Adam;
-  assert.match(name, /^adam/);
-  return new Class(params, {
-    lr: 0.01,
-    betas: "beta1" in args ? [args.beta1 as number, args.beta2 as number] : undefined,
-    eps: args.eps as number | undefined,
-    weightDecay: args.weight_decay as number | undefined,
-    amsgrad: args.amsgrad as boolean | undefined,
-    maximize: args.maximize as boolean | undefined,
-  });
-}
 
 Deno.test("stateDict/loadStateDict mid-trajectory resumes every optimizer on PyTorch's path", () => {
   const cases = fixtures.cases.filter((c) =>
@@ -47,12 +17,12 @@ Deno.test("stateDict/loadStateDict mid-trajectory resumes every optimizer on PyT
   assert.ok(cases.length >= 18);
   for (const c of cases) {
     const params = trajectoryParams(fixtures, c);
-    const opt = make(c.name, c.args, params);
+    const opt = fixtureOptimizer(c.args, params);
     replay(fixtures, c, params, opt, 1, 3);
     const saved = opt.stateDict();
     // Another process: new parameter objects holding the saved values, a new optimizer.
     const copies = params.map((p) => ({ ...p, value: clone(p.value), grad: zeros(p.value.shape) }));
-    const resumed = make(c.name, c.args, copies);
+    const resumed = fixtureOptimizer(c.args, copies);
     resumed.loadStateDict(saved);
     const worst = replay(fixtures, c, copies, resumed, 4);
     assert.ok(worst < 1e-10, `${c.name}: max abs difference ${worst} after resuming`);

@@ -3,35 +3,25 @@ import { loadFixtures } from "../../fixtures/mod.ts";
 import { Conv1D } from "../nn/conv1d.ts";
 import { Rng } from "../random.ts";
 import { zeros } from "../tensor.ts";
-import { SGD, type SGDOptions } from "./sgd.ts";
-import { replay, trajectoryParams } from "./testing.ts";
+import { SGD } from "./sgd.ts";
+import { fixtureOptimizer, replay, trajectoryParams } from "./testing.ts";
 
 const fixtures = await loadFixtures("optim");
 const sgdCases = fixtures.cases.filter((c) => c.args.optimizer === "SGD");
-
-function options(args: Record<string, unknown>): Partial<SGDOptions> & { lr: number } {
-  return {
-    lr: 0.1,
-    momentum: args.momentum as number | undefined,
-    dampening: args.dampening as number | undefined,
-    nesterov: args.nesterov as boolean | undefined,
-    weightDecay: args.weight_decay as number | undefined,
-    maximize: args.maximize as boolean | undefined,
-    decoupledWeightDecay: args.decoupled as boolean | undefined,
-    formulation: args.formulation as "course" | undefined,
-  };
-}
 
 Deno.test("SGD matches torch.optim.SGD trajectories for every option to 1e-10", () => {
   assert.ok(sgdCases.length >= 11);
   for (const c of sgdCases) {
     const params = trajectoryParams(fixtures, c);
-    const opt = "group1_weight_decay" in c.args
-      ? new SGD([{ params: params.slice(0, 1) }, {
-        params: params.slice(1),
-        weightDecay: c.args.group1_weight_decay as number,
-      }], options(c.args))
-      : new SGD(params, options(c.args));
+    const opt = fixtureOptimizer(
+      c.args,
+      "group1_weight_decay" in c.args
+        ? [{ params: params.slice(0, 1) }, {
+          params: params.slice(1),
+          weightDecay: c.args.group1_weight_decay as number,
+        }]
+        : params,
+    );
     const worst = replay(fixtures, c, params, opt);
     assert.ok(worst < 1e-10, `${c.name}: max abs difference ${worst}`);
   }
@@ -61,7 +51,7 @@ Deno.test("SGD in float32 follows the float64 trajectory to float32 precision", 
   for (const c of sgdCases) {
     if ("group1_weight_decay" in c.args) continue; // the group split is checked in float64
     const params = trajectoryParams(fixtures, c, "float32");
-    const opt = new SGD(params, options(c.args));
+    const opt = fixtureOptimizer(c.args, params);
     const worst = replay(fixtures, c, params, opt);
     assert.ok(worst < 1e-5, `${c.name} float32: max abs difference ${worst}`);
   }

@@ -9,7 +9,9 @@
 import type { FixtureCase, Fixtures } from "../../fixtures/mod.ts";
 import type { Parameter } from "../nn/module.ts";
 import { clone, type DType, maxAbsDiff, zeros } from "../tensor.ts";
-import type { BaseOptions, Optimizer } from "./optimizer.ts";
+import { Adam, AdamW } from "./adam.ts";
+import type { BaseOptions, Optimizer, ParamGroup } from "./optimizer.ts";
+import { SGD } from "./sgd.ts";
 
 /** The number of parameters in every trajectory case. */
 export const TRAJECTORY_PARAMS = 3;
@@ -61,4 +63,40 @@ export function replay<H extends BaseOptions>(
     });
   }
   return worst;
+}
+
+/**
+ * The optimizer a fixture case describes (`args` as `generate.py` wrote them: PyTorch's
+ * names), over `params` or over explicit groups.
+ *
+ * @example
+ * ```ts
+ * const opt = fixtureOptimizer(c.args, params);
+ * ```
+ */
+export function fixtureOptimizer(
+  args: Record<string, unknown>,
+  params: Parameter[] | ParamGroup<BaseOptions & { weightDecay: number }>[],
+): Optimizer<BaseOptions> {
+  if (args.optimizer === "SGD") {
+    return new SGD(params, {
+      lr: 0.1,
+      momentum: args.momentum as number | undefined,
+      dampening: args.dampening as number | undefined,
+      nesterov: args.nesterov as boolean | undefined,
+      weightDecay: args.weight_decay as number | undefined,
+      maximize: args.maximize as boolean | undefined,
+      decoupledWeightDecay: args.decoupled as boolean | undefined,
+      formulation: args.formulation as "course" | undefined,
+    });
+  }
+  const Class = args.optimizer === "AdamW" ? AdamW : Adam;
+  return new Class(params, {
+    lr: 0.01,
+    betas: "beta1" in args ? [args.beta1 as number, args.beta2 as number] : undefined,
+    eps: args.eps as number | undefined,
+    weightDecay: args.weight_decay as number | undefined,
+    amsgrad: args.amsgrad as boolean | undefined,
+    maximize: args.maximize as boolean | undefined,
+  });
 }

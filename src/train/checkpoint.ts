@@ -47,7 +47,7 @@ export interface CheckpointInput {
   optimizer?: Checkpointable;
   /** Random generators by name (e.g. `{ data: shuffleRng, dropout: dropRng }`). */
   rngs?: Record<string, Rng>;
-  /** Anything JSON can hold: epoch, step, loss history, the recipe's settings. */
+  /** Anything JSON can hold: epoch, step, loss history, settings (NaN and ±Infinity become null). */
   metadata?: unknown;
 }
 
