@@ -20,4 +20,8 @@ export * from "./src/random.ts";
 export * from "./src/errors.ts";
 export * from "./src/nn/module.ts";
 export * from "./src/nn/conv1d.ts";
+export * from "./src/nn/conv2d.ts";
+export * from "./src/nn/linear.ts";
+export * from "./src/nn/activation.ts";
 export * from "./src/kernels/gemm.ts";
+export * from "./src/kernels/im2col.ts";
