@@ -26,7 +26,7 @@ import {
   saved,
   type Size2,
 } from "./check.ts";
-import { Layer, type Parameter } from "./module.ts";
+import { Layer, type Parameter, weightAndBias } from "./module.ts";
 
 /** Options beyond the four positional arguments, with PyTorch's meaning and defaults. */
 export interface Conv2DOptions {
@@ -163,9 +163,7 @@ export class Conv2D extends Layer {
 
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */
   override ownParameters(): Parameter[] {
-    const params: Parameter[] = [{ name: "weight", value: this.W, grad: this.dW }];
-    if (this.b && this.db) params.push({ name: "bias", value: this.b, grad: this.db });
-    return params;
+    return weightAndBias(this.W, this.dW, this.b, this.db);
   }
 
   #scratch(size: number): FloatArray {

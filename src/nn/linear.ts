@@ -8,7 +8,7 @@ import { gemm } from "../kernels/gemm.ts";
 import { defaultRng, type Rng } from "../random.ts";
 import { contiguous, type DType, dtypeOf, formatShape, type Tensor, zeros } from "../tensor.ts";
 import { checkDelta, checkDType, checkInteger, saved } from "./check.ts";
-import { Layer, type Parameter, ShapeError } from "./module.ts";
+import { Layer, type Parameter, ShapeError, weightAndBias } from "./module.ts";
 
 /** Options beyond the two sizes, with PyTorch's meaning and defaults. */
 export interface LinearOptions {
@@ -104,9 +104,7 @@ export class Linear extends Layer {
 
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */
   override ownParameters(): Parameter[] {
-    const params: Parameter[] = [{ name: "weight", value: this.W, grad: this.dW }];
-    if (this.b && this.db) params.push({ name: "bias", value: this.b, grad: this.db });
-    return params;
+    return weightAndBias(this.W, this.dW, this.b, this.db);
   }
 
   #name(): string {

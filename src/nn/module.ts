@@ -67,15 +67,25 @@ export interface Module {
  *
  * @example
  * ```ts
+ * // y = w · x with one learned scalar w, named "weight" as PyTorch would name it.
  * class Scale extends Layer {
  *   w = tensor(new Float64Array([2]), [1]);
  *   dw = zeros([1]);
- *   forward(x: Tensor): Tensor { ... }
- *   backward(delta: Tensor): Tensor { ... }
+ *   #x: Tensor | null = null;
+ *   forward(x: Tensor): Tensor {
+ *     this.#x = contiguous(x);
+ *     return tensor(this.#x.data.map((v) => v * this.w.data[0]), x.shape);
+ *   }
+ *   backward(delta: Tensor): Tensor {
+ *     const d = contiguous(delta).data;
+ *     this.dw.data[0] = this.#x!.data.reduce((sum, v, i) => sum + v * d[i], 0);
+ *     return tensor(d.map((v) => v * this.w.data[0]), delta.shape);
+ *   }
  *   override ownParameters(): Parameter[] {
  *     return [{ name: "weight", value: this.w, grad: this.dw }];
  *   }
  * }
+ * new Sequential(new Scale(), new Scale()).parameters().map((p) => p.name); // ["0.weight", "1.weight"]
  * ```
  */
 export abstract class Layer implements Module {
@@ -123,6 +133,28 @@ export abstract class Layer implements Module {
   eval(): this {
     return this.train(false);
   }
+}
+
+/**
+ * The `weight` and (when there is one) `bias` parameters of a layer that keeps them as
+ * `W`, `dW`, `b`, `db`, as `Conv1D`, `Conv2D` and `Linear` do.
+ *
+ * @example
+ * ```ts
+ * override ownParameters(): Parameter[] {
+ *   return weightAndBias(this.W, this.dW, this.b, this.db);
+ * }
+ * ```
+ */
+export function weightAndBias(
+  W: Tensor,
+  dW: Tensor,
+  b: Tensor | null,
+  db: Tensor | null,
+): Parameter[] {
+  const params: Parameter[] = [{ name: "weight", value: W, grad: dW }];
+  if (b && db) params.push({ name: "bias", value: b, grad: db });
+  return params;
 }
 
 /** The error a layer raises for input it cannot take; the message names the layer. */
