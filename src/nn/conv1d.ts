@@ -161,8 +161,9 @@ export class Conv1D extends Layer {
     delta = contiguous(delta);
     const dtype = dtypeOf(this.W);
     const dx = zeros(x.shape, dtype);
-    this.dW = zeros(this.W.shape, dtype);
-    this.db = this.b ? zeros(this.b.shape, dtype) : null;
+    // Zeroed in place, not reallocated, so the `grad` of `parameters()` stays the same tensor.
+    this.dW.data.fill(0);
+    this.db?.data.fill(0);
     const { inChannel, outChannel, kernelSize: K, stride: s, dilation: d, padding: p } = this;
     const cg = inChannel / this.groups;
     const og = outChannel / this.groups;

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { Rng } from "../random.ts";
 import { type Tensor, zeros } from "../tensor.ts";
+import { Conv1D } from "./conv1d.ts";
 import { Layer, type Module, type NamedTensor, type Parameter } from "./module.ts";
 
 /** A leaf with one parameter and one buffer, and a container of two of them. */
@@ -55,4 +57,13 @@ Deno.test("Layer's train(mode) and eval() set the mode recursively and return th
   assert.equal(inner.training, false);
   assert.equal(net.train(), net);
   assert.equal(inner.training, true);
+});
+
+Deno.test("Conv1D keeps its gradient tensors across backward calls too", () => {
+  const conv = new Conv1D(2, 3, 3);
+  const [w, b] = conv.parameters();
+  conv.backward(new Rng(1).fillNormal(zeros(conv.forward(zeros([2, 2, 8])).shape)));
+  assert.equal(conv.dW, w.grad);
+  assert.equal(conv.db, b.grad);
+  assert.ok(b.grad.data.some((g) => g !== 0));
 });

@@ -78,11 +78,10 @@ export class MaxPool2D extends Pool2D {
           let best = -Infinity, at = base + h0 * W + w0;
           for (let h = h0; h < h1; h++) {
             for (let i = base + h * W + w0, end = base + h * W + w1; i < end; i++) {
-              // `>` keeps the first maximum; NaN wins, so it propagates as in PyTorch.
+              // PyTorch's rule: `>` keeps the first maximum, and a NaN always wins.
               if (X[i] > best || Number.isNaN(X[i])) {
                 best = X[i];
                 at = i;
-                if (Number.isNaN(best)) break;
               }
             }
           }

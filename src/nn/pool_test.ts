@@ -20,6 +20,11 @@ Deno.test("MaxPool2D sends the gradient to the first maximum of a tied window", 
   ]);
 });
 
+Deno.test("MaxPool2D propagates NaN, as PyTorch does", () => {
+  const y = new MaxPool2D(2).forward(tensor(new Float64Array([1, NaN, 3, 2]), [1, 1, 2, 2]));
+  assert.ok(Number.isNaN(y.data[0]));
+});
+
 Deno.test("pools keep the input's dtype", () => {
   for (const pool of [new MaxPool2D(2), new AvgPool2D(2), new GlobalAvgPool2D()]) {
     const y = pool.forward(zeros([1, 2, 4, 4], "float32"));
