@@ -6,7 +6,7 @@
 
 import { defaultRng, type Rng } from "../random.ts";
 import { contiguous, type DType, dtypeOf, formatShape, type Tensor, zeros } from "../tensor.ts";
-import { type Module, type Parameter, ShapeError } from "./module.ts";
+import { Layer, type Parameter, ShapeError, weightAndBias } from "./module.ts";
 
 /** Options beyond the handout's four arguments, with PyTorch's meaning and defaults. */
 export interface Conv1DOptions {
@@ -40,20 +40,32 @@ export interface Conv1DOptions {
  * const dx = conv.backward(zeros(y.shape)); // shape (3, 8, 20); conv.dW, conv.db set
  * ```
  */
-export class Conv1D implements Module {
+export class Conv1D extends Layer {
+  /** Channels of the input. */
   readonly inChannel: number;
+  /** Channels of the output (the number of filters). */
   readonly outChannel: number;
+  /** The window width. */
   readonly kernelSize: number;
+  /** The step between windows. */
   readonly stride: number;
+  /** Zeros added at each end. */
   readonly padding: number;
+  /** The spacing between kernel taps. */
   readonly dilation: number;
+  /** Channel groups. */
   readonly groups: number;
+  /** The filters, `(outChannel, inChannel / groups, kernelSize)`: PyTorch's `weight`. */
   W: Tensor;
+  /** The bias, `(outChannel,)`, or null without one: PyTorch's `bias`. */
   b: Tensor | null;
+  /** The gradient of `W` from the last `backward`, summed over the batch. */
   dW: Tensor;
+  /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
 
+  /** The handout's `Conv1D(in_channel, out_channel, kernel_size, stride)`, plus PyTorch's options. */
   constructor(
     inChannel: number,
     outChannel: number,
@@ -61,6 +73,7 @@ export class Conv1D implements Module {
     stride = 1,
     options: Conv1DOptions = {},
   ) {
+    super();
     const { padding = 0, dilation = 1, groups = 1, bias = true, dtype = "float64" } = options;
     const name = `Conv1D(${inChannel}, ${outChannel}, ${kernelSize}, ${stride})`;
     for (
@@ -160,8 +173,9 @@ export class Conv1D implements Module {
     delta = contiguous(delta);
     const dtype = dtypeOf(this.W);
     const dx = zeros(x.shape, dtype);
-    this.dW = zeros(this.W.shape, dtype);
-    this.db = this.b ? zeros(this.b.shape, dtype) : null;
+    // Zeroed in place, not reallocated, so the `grad` of `parameters()` stays the same tensor.
+    this.dW.data.fill(0);
+    this.db?.data.fill(0);
     const { inChannel, outChannel, kernelSize: K, stride: s, dilation: d, padding: p } = this;
     const cg = inChannel / this.groups;
     const og = outChannel / this.groups;
@@ -197,10 +211,8 @@ export class Conv1D implements Module {
   }
 
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */
-  parameters(): Parameter[] {
-    const params: Parameter[] = [{ name: "weight", value: this.W, grad: this.dW }];
-    if (this.b && this.db) params.push({ name: "bias", value: this.b, grad: this.db });
-    return params;
+  override ownParameters(): Parameter[] {
+    return weightAndBias(this.W, this.dW, this.b, this.db);
   }
 
   #name(): string {
