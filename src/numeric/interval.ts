@@ -13,7 +13,7 @@
  * @module
  */
 
-import Decimal from "decimal.js";
+import { Decimal } from "decimal.js";
 import { ExactDecimal } from "./exact_decimal.ts";
 
 /** A closed interval `[lo, hi]` that contains the true value. */
@@ -36,9 +36,9 @@ export interface Interval {
 export class IntervalArithmetic {
   /** Significant digits of every bound. */
   readonly digits: number;
-  readonly #down: typeof Decimal;
-  readonly #up: typeof Decimal;
-  readonly #wide: typeof Decimal;
+  readonly #down: Decimal.Constructor;
+  readonly #up: Decimal.Constructor;
+  readonly #wide: Decimal.Constructor;
   readonly #eps: Decimal;
 
   constructor(digits: number) {
