@@ -285,16 +285,15 @@ function activate<T>(
   }
 }
 
-/** dDiv/dw at weight `w`, and y there. */
+/** dDiv/dw from the activation at weight `w` (y = f(w·x) and dy/dz there). */
 function gradient<T>(
   ar: Arithmetic<T>,
   p: MomentumProblem,
-  w: T,
+  { y, dydz }: { y: T; dydz: () => T },
   k: number,
 ): T {
   const x = ar.point(p.x);
   const d = ar.point(p.d);
-  const { y, dydz } = activate(ar, p, ar.mul(w, x), k);
   let dDivdz: T;
   if (p.divergence === "l2") {
     dDivdz = ar.mul(ar.sub(y, d), dydz());
@@ -318,32 +317,28 @@ function gradient<T>(
   return ar.mul(dDivdz, x);
 }
 
-/** y = f(w·x) at `w`, for the step table. */
-function output<T>(ar: Arithmetic<T>, p: MomentumProblem, w: T, k: number): T {
-  return activate(ar, p, ar.mul(w, ar.point(p.x)), k).y;
-}
-
 function run<T>(ar: Arithmetic<T>, p: MomentumProblem): MomentumStep[] {
   const beta = ar.point(p.beta);
   const eta = ar.point(p.eta);
+  const x = ar.point(p.x);
   let w = ar.point(p.w1);
   let dw = ar.point(p.dw1);
+  // The activation at w(k) gives the table's y(k) and, except for Nesterov's look-ahead,
+  // the gradient of the next step.
+  let here = activate(ar, p, ar.mul(w, x), 1);
   const steps: MomentumStep[] = [
-    { k: 1, w: ar.bounds(w), y: ar.bounds(output(ar, p, w, 1)), grad: null, dw: ar.bounds(dw) },
+    { k: 1, w: ar.bounds(w), y: ar.bounds(here.y), grad: null, dw: ar.bounds(dw) },
   ];
   for (let k = 2; k <= p.step; k++) {
-    const at = p.rule === "nesterov" ? ar.add(w, ar.mul(beta, dw)) : w;
+    const at = p.rule === "nesterov"
+      ? activate(ar, p, ar.mul(ar.add(w, ar.mul(beta, dw)), x), k)
+      : here;
     const g = gradient(ar, p, at, k);
     const step = ar.mul(eta, g);
     dw = p.rule === "gd" ? ar.sub(ar.point("0"), step) : ar.sub(ar.mul(beta, dw), step);
     w = ar.add(w, dw);
-    steps.push({
-      k,
-      w: ar.bounds(w),
-      y: ar.bounds(output(ar, p, w, k)),
-      grad: ar.bounds(g),
-      dw: ar.bounds(dw),
-    });
+    here = activate(ar, p, ar.mul(w, x), k);
+    steps.push({ k, w: ar.bounds(w), y: ar.bounds(here.y), grad: ar.bounds(g), dw: ar.bounds(dw) });
   }
   return steps;
 }
@@ -372,8 +367,7 @@ const DIVERGENCE_TEXT: Record<Divergence, string> = {
 
 const RULE_TEXT: Record<UpdateRule, string> = {
   momentum: "momentum: Δw(k) = β·Δw(k−1) − η·∇Div(w(k−1)), w(k) = w(k−1) + Δw(k)",
-  nesterov:
-    "Nesterov: Δw(k) = β·Δw(k−1) − η·∇Div(w(k−1) + β·Δw(k−1)), w(k) = w(k−1) + Δw(k)",
+  nesterov: "Nesterov: Δw(k) = β·Δw(k−1) − η·∇Div(w(k−1) + β·Δw(k−1)), w(k) = w(k−1) + Δw(k)",
   gd: "plain gradient descent: Δw(k) = −η·∇Div(w(k−1)), w(k) = w(k−1) + Δw(k)",
 };
 
@@ -393,7 +387,9 @@ export function describeProblem(p: MomentumProblem): string[] {
     `Divergence: ${DIVERGENCE_TEXT[p.divergence]}.`,
     p.rule === "gd"
       ? `Update: ${RULE_TEXT.gd}; η = ${p.eta}; starting at w(1) = ${p.w1} (Δw(1) and β are unused).`
-      : `Update: ${RULE_TEXT[p.rule]}; β = ${p.beta}, η = ${p.eta}; starting at w(1) = ${p.w1} with last step Δw(1) = ${p.dw1}, so the first computed step is Δw(2).`,
+      : `Update: ${
+        RULE_TEXT[p.rule]
+      }; β = ${p.beta}, η = ${p.eta}; starting at w(1) = ${p.w1} with last step Δw(1) = ${p.dw1}, so the first computed step is Δw(2).`,
   ];
   if (p.activation === "relu") {
     lines.push(`ReLU'(0) is taken as ${p.reluGradAtZero ?? 0} (PyTorch's ReLU uses 0).`);

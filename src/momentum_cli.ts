@@ -168,7 +168,9 @@ function table(s: MomentumSolution): string {
     return v.toPrecision(12).replace(/(\.\d*?)0+(e|$)/, "$1$2").replace(/\.(e|$)/, "$1");
   };
   const rows = [["k", "w(k)", "y(k)", "∇Div in Δw(k)", "Δw(k)"]];
-  for (const st of s.steps) rows.push([String(st.k), num(st.w), num(st.y), num(st.grad), num(st.dw)]);
+  for (const st of s.steps) {
+    rows.push([String(st.k), num(st.w), num(st.y), num(st.grad), num(st.dw)]);
+  }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join("  ")).join("\n");
 }
