@@ -130,8 +130,8 @@ function parseArgs(args: string[]): Options {
     .helpOption("-h, --help", "show this help")
     .addHelpText(
       "after",
-      "\nExit status: 0 with a certified truncation, 1 when the bounds straddle a truncation " +
-        "boundary (raise --digits), 2 for a bad flag or an undefined step.",
+      "\nExit status: 0 with a certified truncation, 1 when the bounds straddle a\n" +
+        "truncation boundary (raise --digits), 2 for a bad flag or an undefined step.",
     )
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
