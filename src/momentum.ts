@@ -74,6 +74,8 @@ export interface SolveOptions {
   arithmetic?: "auto" | "exact" | "interval";
   /** Significant digits of interval arithmetic (default 50). */
   digits?: number;
+  /** Whether to keep every step for the table (default true); without them long runs are faster. */
+  steps?: boolean;
 }
 
 /** A certified range `[lo, hi]` for a quantity; `lo` equals `hi` when it is exact. */
@@ -82,7 +84,11 @@ export interface Enclosure {
   hi: ExactDecimal;
 }
 
-/** One row of the step table: w(k), y at w(k), the gradient in Δw(k)'s formula, Δw(k). */
+/**
+ * One row of the step table: w(k), y at w(k), the gradient in Δw(k)'s formula, Δw(k), each
+ * a certified enclosure (exact values are rounded outward to 40 decimals here; the
+ * solution's `w` keeps w(step) in full).
+ */
 export interface MomentumStep {
   k: number;
   w: Enclosure;
@@ -98,9 +104,9 @@ export interface MomentumSolution {
   arithmetic: "exact" | "interval";
   /** Significant digits of the interval arithmetic; `null` when exact. */
   digits: number | null;
-  /** w(step). */
+  /** w(step), in full: exact (`lo` is `hi`) or the interval's bounds. */
   w: Enclosure;
-  /** Every step from k = 1 to `step`. */
+  /** Every step from k = 1 to `step`, for the table; empty when `steps: false` was asked. */
   steps: MomentumStep[];
   /** Sentences that state every convention the answer depends on. */
   assumptions: string[];
@@ -120,7 +126,7 @@ export type Truncation =
   | { certified: false; decimals: number; reason: string };
 
 /** The largest `step` the solver accepts (exact arithmetic's numbers grow with every step). */
-export const MAX_STEP = 100_000;
+export const MAX_STEP = 10_000;
 
 /**
  * The handout's two questions as problems. Q2's handout writes y = 1/(1 + exp(0.5w)): that
@@ -164,7 +170,15 @@ interface Arithmetic<T> {
   ln(a: T): T;
   sign(a: T): -1 | 0 | 1 | null;
   bounds(a: T): Enclosure;
+  /** Bounds kept for the step table: exact values are rounded outward to bound memory. */
+  tableBounds(a: T): Enclosure;
 }
+
+/**
+ * Decimals the step table keeps of exact values. Exact values gain about three decimals a
+ * step, so keeping each step in full would take memory quadratic in the number of steps.
+ */
+const TABLE_DECIMALS = 40;
 
 const EXACT: Arithmetic<ExactDecimal> = {
   point: (text) => ExactDecimal.parse(text)!,
@@ -183,6 +197,11 @@ const EXACT: Arithmetic<ExactDecimal> = {
   },
   sign: (a) => a.sign(),
   bounds: (a) => ({ lo: a, hi: a }),
+  tableBounds: (a) =>
+    a.scale <= TABLE_DECIMALS ? { lo: a, hi: a } : {
+      lo: a.floor(TABLE_DECIMALS),
+      hi: a.neg().floor(TABLE_DECIMALS).neg(),
+    },
 };
 
 function intervalArithmetic(digits: number): Arithmetic<Interval> {
@@ -197,6 +216,7 @@ function intervalArithmetic(digits: number): Arithmetic<Interval> {
     ln: (a) => ia.ln(a),
     sign: (a) => ia.sign(a),
     bounds: (a) => ia.bounds(a),
+    tableBounds: (a) => ia.bounds(a),
   };
 }
 
@@ -317,7 +337,11 @@ function gradient<T>(
   return ar.mul(dDivdz, x);
 }
 
-function run<T>(ar: Arithmetic<T>, p: MomentumProblem): MomentumStep[] {
+function run<T>(
+  ar: Arithmetic<T>,
+  p: MomentumProblem,
+  keepSteps: boolean,
+): { steps: MomentumStep[]; w: Enclosure } {
   const beta = ar.point(p.beta);
   const eta = ar.point(p.eta);
   const x = ar.point(p.x);
@@ -326,9 +350,15 @@ function run<T>(ar: Arithmetic<T>, p: MomentumProblem): MomentumStep[] {
   // The activation at w(k) gives the table's y(k) and, except for Nesterov's look-ahead,
   // the gradient of the next step.
   let here = activate(ar, p, ar.mul(w, x), 1);
-  const steps: MomentumStep[] = [
-    { k: 1, w: ar.bounds(w), y: ar.bounds(here.y), grad: null, dw: ar.bounds(dw) },
-  ];
+  const steps: MomentumStep[] = keepSteps
+    ? [{
+      k: 1,
+      w: ar.tableBounds(w),
+      y: ar.tableBounds(here.y),
+      grad: null,
+      dw: ar.tableBounds(dw),
+    }]
+    : [];
   for (let k = 2; k <= p.step; k++) {
     const at = p.rule === "nesterov"
       ? activate(ar, p, ar.mul(ar.add(w, ar.mul(beta, dw)), x), k)
@@ -338,9 +368,16 @@ function run<T>(ar: Arithmetic<T>, p: MomentumProblem): MomentumStep[] {
     dw = p.rule === "gd" ? ar.sub(ar.point("0"), step) : ar.sub(ar.mul(beta, dw), step);
     w = ar.add(w, dw);
     here = activate(ar, p, ar.mul(w, x), k);
-    steps.push({ k, w: ar.bounds(w), y: ar.bounds(here.y), grad: ar.bounds(g), dw: ar.bounds(dw) });
+    if (!keepSteps) continue;
+    steps.push({
+      k,
+      w: ar.tableBounds(w),
+      y: ar.tableBounds(here.y),
+      grad: ar.tableBounds(g),
+      dw: ar.tableBounds(dw),
+    });
   }
-  return steps;
+  return { steps, w: ar.bounds(w) };
 }
 
 const ACTIVATION_TEXT: Record<Activation, string> = {
@@ -426,7 +463,8 @@ export function solveMomentum(
     throw new UserError(`digits must be a whole number from 10 to 1000, got ${digits}.`);
   }
   const exact = mode === "exact" || (mode === "auto" && isExact(p));
-  const steps = exact ? run(EXACT, p) : run(intervalArithmetic(digits), p);
+  const keep = options.steps ?? true;
+  const { steps, w } = exact ? run(EXACT, p, keep) : run(intervalArithmetic(digits), p, keep);
   const assumptions = describeProblem(p);
   assumptions.push(
     exact
@@ -437,7 +475,7 @@ export function solveMomentum(
     problem: p,
     arithmetic: exact ? "exact" : "interval",
     digits: exact ? null : digits,
-    w: steps[steps.length - 1].w,
+    w,
     steps,
     assumptions,
   };

@@ -179,7 +179,11 @@ function table(s: MomentumSolution): string {
 export function main(args: string[]): number {
   const o = parseArgs(args);
   const problem = problemFrom(o);
-  const s = solveMomentum(problem, { arithmetic: o.arithmetic, digits: o.digits });
+  const s = solveMomentum(problem, {
+    arithmetic: o.arithmetic,
+    digits: o.digits,
+    steps: o.table ?? false,
+  });
   const K = problem.step;
   const out: string[] = [];
   if (o.question === "q2") {

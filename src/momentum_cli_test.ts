@@ -78,7 +78,7 @@ Deno.test("bad flag values end in one sentence and exit 2; --help lists every fl
   for (
     const [args, pattern] of [
       [["--eta", "abc"], /option '--eta <number>' argument 'abc' is invalid/],
-      [["--step", "0"], /whole number from 1 to 100000/],
+      [["--step", "0"], /whole number from 1 to 10000/],
       [["--activation", "gelu"], /Allowed choices are relu, sigmoid, tanh, identity, softplus/],
       [["--question", "q5"], /Allowed choices are q1, q2/],
       [["--bogus"], /unknown option '--bogus'/],
