@@ -5,7 +5,8 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseCommandLine } from "../src/cli.ts";
 import { runMain, UserError } from "../src/errors.ts";
 import { referenceConv1D } from "./conv1d.ts";
 import { DEFAULT_CONFIG, gradeSubmission, loadConfig } from "./grade.ts";
@@ -25,22 +26,8 @@ function parseArgs(args: string[]) {
   const program = new Command("deno task grade")
     .description("Grade the assignment's reference solution against the PyTorch fixtures.")
     .option("--json <file>", "also write the results in Gradescope's results.json format")
-    .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG)
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(false)
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) Deno.exit(0); // --help
-      throw new UserError(`${error.message.replace(/^error: /, "")} (see --help).`);
-    }
-    throw error;
-  }
-  return program.opts<{ json?: string; config: string }>();
+    .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG);
+  return parseCommandLine<{ json?: string; config: string }>(program, args);
 }
 
 /** Runs the grader with command-line `args`; returns the exit code. */

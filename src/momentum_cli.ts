@@ -13,8 +13,9 @@
  * @module
  */
 
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { runMain, UserError } from "./errors.ts";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { parseCommandLine } from "./cli.ts";
+import { runMain } from "./errors.ts";
 import { ExactDecimal } from "./numeric/exact_decimal.ts";
 import {
   ACTIVATIONS,
@@ -127,28 +128,12 @@ function parseArgs(args: string[]): Options {
       50,
     )
     .option("--table", "print every step: k, w(k), y, the gradient in Δw(k), Δw(k)")
-    .helpOption("-h, --help", "show this help")
     .addHelpText(
       "after",
       "\nExit status: 0 with a certified truncation, 1 when the bounds straddle a\n" +
         "truncation boundary (raise --digits), 2 for a bad flag or an undefined step.",
-    )
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(false)
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) Deno.exit(0); // --help
-      throw new UserError(
-        `${error.message.replace(/^error: /, "").replace(/\.$/, "")} (see --help).`,
-      );
-    }
-    throw error;
-  }
-  return program.opts<Options>();
+    );
+  return parseCommandLine<Options>(program, args);
 }
 
 /** The chosen handout question with every given flag applied. */
