@@ -1,6 +1,7 @@
 /**
  * The public API of the convolution-assignment project: the reference solution's layers,
- * tensors and seeded randomness, and the fixtures they are checked against.
+ * tensors and seeded randomness, the momentum solver behind Q1 and Q2 (`solveMomentum`,
+ * `truncate`), and the fixtures they are checked against.
  *
  * @example
  * ```ts

@@ -25,7 +25,15 @@ const NUMBER_LIKE = /^-?\d+(\.\d+)?$/;
 
 const expected = new Map<MomentumId, Truncation>();
 
-/** The solver's truncation of w(167) for a handout question (computed once). */
+/**
+ * The solver's truncation of w(167) for a handout question (computed once).
+ *
+ * @example
+ * ```ts
+ * const t = expectedAnswer("q2");
+ * if (t.certified) t.value.toString(); // "-7.554"
+ * ```
+ */
 export function expectedAnswer(id: MomentumId): Truncation {
   let t = expected.get(id);
   if (!t) {
@@ -55,7 +63,16 @@ export function referenceAnswers(): string {
   return JSON.stringify(answers, null, 2) + "\n";
 }
 
-/** The student's answer as an exact decimal, or one sentence saying what is wrong. */
+/**
+ * The student's answer to question `id` from the text of answers.json, as an exact decimal,
+ * or one sentence saying what is wrong with it.
+ *
+ * @example
+ * ```ts
+ * readAnswer('{"q1": "2.000"}', "q1"); // { answer: 2.000 }
+ * readAnswer('{"q1": 2}', "q1"); // { problem: '"q1" is the JSON number 2; write it as a string ...' }
+ * ```
+ */
 export function readAnswer(
   text: string,
   id: string,
@@ -174,7 +191,21 @@ function momentumQuestion(id: MomentumId, title: string): Question {
   };
 }
 
-/** Q1: w(167) for ReLU with the L2 divergence, from `answers.json`. */
+/**
+ * Q1: w(167) for ReLU with the L2 divergence, from `answers.json`.
+ *
+ * @example
+ * ```ts
+ * const [result] = await q1.grade({ label: "me", conv1d: null, answers: '{"q1": "2.000"}' }, config);
+ * ```
+ */
 export const q1: Question = momentumQuestion("q1", "Momentum update, ReLU and L2 divergence");
-/** Q2: w(167) for the logistic function with cross-entropy, from `answers.json`. */
+/**
+ * Q2: w(167) for the logistic function with cross-entropy, from `answers.json`.
+ *
+ * @example
+ * ```ts
+ * const [result] = await q2.grade({ label: "me", conv1d: null, answers: '{"q2": "-7.554"}' }, config);
+ * ```
+ */
 export const q2: Question = momentumQuestion("q2", "Momentum update, logistic and cross-entropy");

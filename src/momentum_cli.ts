@@ -160,7 +160,14 @@ function table(s: MomentumSolution): string {
   return rows.map((r) => r.map((c, i) => c.padStart(widths[i])).join("  ")).join("\n");
 }
 
-/** Runs the CLI with command-line `args`; returns the exit code. */
+/**
+ * Runs the CLI with command-line `args`; returns the exit code (0 certified, 1 not certain).
+ *
+ * @example
+ * ```ts
+ * main(["--question", "q2", "--table"]); // prints the table and w(167), returns 0
+ * ```
+ */
 export function main(args: string[]): number {
   const o = parseArgs(args);
   const problem = problemFrom(o);
