@@ -21,7 +21,7 @@ export const ANSWER_DECIMALS = 3;
 type MomentumId = typeof MOMENTUM_IDS[number];
 
 const EXAMPLE = `{"q1": "0.123", "q2": "-4.567"}`;
-const NUMBER_LIKE = /^-?\d+(\.\d+)?$/;
+const NUMBER_LIKE = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 
 const expected = new Map<MomentumId, Truncation>();
 
@@ -79,7 +79,8 @@ export function readAnswer(
 ): { answer: ExactDecimal } | { problem: string } {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    // Some Windows editors start a UTF-8 file with a byte-order mark, which JSON forbids.
+    parsed = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (error) {
     return {
       problem: `answers.json is not valid JSON (${

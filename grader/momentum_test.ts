@@ -30,6 +30,11 @@ Deno.test("the reference answers.json comes from the solver and earns every poin
 Deno.test("equal numbers are accepted whatever their spelling: leading zeros, spaces, other keys", () => {
   assert.equal(grade("q1", `{"q1": "02.000"}`).score, 5);
   assert.equal(grade("q2", `{"q2": " -7.554 ", "notes": "other keys are ignored"}`).score, 5);
+  assert.equal(grade("q1", `\uFEFF{"q1": "+2.000"}`).score, 5, "a byte-order mark and a plus sign");
+  assert.equal(
+    grade("q1", `{"q1": "2."}`).output,
+    `"q1" is "2." with 0 decimals; give exactly 3 decimals (cut toward zero, not rounded).`,
+  );
 });
 
 Deno.test("every bad answers.json gets one sentence and zero points, never a crash", () => {

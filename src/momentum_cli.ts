@@ -178,7 +178,8 @@ export function main(args: string[]): number {
   });
   const K = problem.step;
   const out: string[] = [];
-  if (o.question === "q2") {
+  const q2 = HANDOUT_PROBLEMS.q2;
+  if (problem.activation === q2.activation && problem.x === q2.x && o.question === "q2") {
     out.push(
       "Q2: the handout's y = 1/(1 + exp(0.5w)) is the logistic function of w·x with x = −0.5.",
     );
