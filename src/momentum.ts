@@ -453,8 +453,19 @@ export function solveMomentum(
   problem: MomentumProblem,
   options: SolveOptions = {},
 ): MomentumSolution {
-  const p = { ...problem, reluGradAtZero: problem.reluGradAtZero ?? 0 } as MomentumProblem;
-  validate(p);
+  validate(problem);
+  // Canonical decimals ("+.5 " → "0.5", 1e-3 → "0.001"), also when a caller passed numbers.
+  const canonical = (v: string) => ExactDecimal.parse(String(v))!.toString();
+  const p: MomentumProblem = {
+    ...problem,
+    x: canonical(problem.x),
+    d: canonical(problem.d),
+    w1: canonical(problem.w1),
+    dw1: canonical(problem.dw1),
+    beta: canonical(problem.beta),
+    eta: canonical(problem.eta),
+    reluGradAtZero: problem.reluGradAtZero ?? 0,
+  };
   const mode = options.arithmetic ?? "auto";
   const digits = options.digits ?? 50;
   if (mode === "exact" && !isExact(p)) {

@@ -123,6 +123,8 @@ Deno.test("momentum, Nesterov and plain gradient descent follow the course's for
   // The unscaled squared error doubles the gradient: Δw(2) = 0.5 − 0.5·2 = −0.5.
   assert.equal(w2({ divergence: "squared" }), "0.500000");
   assert.equal(w2({ step: 1 }), "1.000000");
+  // Any decimal notation, and numbers from JavaScript callers, mean the same problem.
+  assert.equal(w2({ x: " +1e0 ", eta: ".5", beta: 0.5 as unknown as string }), "1.000000");
 });
 
 Deno.test("ReLU'(0) is a choice: 0 (PyTorch) keeps a dead start still, 1 lets it move", () => {
