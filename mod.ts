@@ -1,7 +1,8 @@
 /**
  * The public API of the convolution-assignment project: the reference solution's layers,
- * tensors and seeded randomness, the fixtures they are checked against, and the CIFAR-10
- * data pipeline (both on-disk layouts, download, split, augmentation, batching).
+ * tensors and seeded randomness, the momentum solver behind Q1 and Q2 (`solveMomentum`,
+ * `truncate`), the fixtures they are checked against, and the CIFAR-10 data pipeline (both
+ * on-disk layouts, download, split, augmentation, batching).
  *
  * @example
  * ```ts
@@ -51,3 +52,6 @@ export * from "./src/optim/sgd.ts";
 export * from "./src/optim/adam.ts";
 export * from "./src/optim/schedule.ts";
 export * from "./src/train/checkpoint.ts";
+export * from "./src/momentum.ts";
+export * from "./src/numeric/exact_decimal.ts";
+export * from "./src/numeric/interval.ts";

@@ -5,36 +5,29 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseCommandLine } from "../src/cli.ts";
 import { runMain, UserError } from "../src/errors.ts";
 import { referenceConv1D } from "./conv1d.ts";
 import { DEFAULT_CONFIG, gradeSubmission, loadConfig } from "./grade.ts";
+import { referenceAnswers } from "./momentum.ts";
 import { passed, type Submission } from "./question.ts";
 import { formatTable, toGradescope } from "./report.ts";
 
-/** The reference solution as a submission: every part this project implements. */
-export const REFERENCE: Submission = { label: "the reference solution", conv1d: referenceConv1D };
+/**
+ * The reference solution as a submission: every part this project implements. Built on
+ * demand because its answers.json is solved (Q2 takes a moment), which `--help` need not wait for.
+ */
+export function referenceSubmission(): Submission {
+  return { label: "the reference solution", conv1d: referenceConv1D, answers: referenceAnswers() };
+}
 
 function parseArgs(args: string[]) {
   const program = new Command("deno task grade")
     .description("Grade the assignment's reference solution against the PyTorch fixtures.")
     .option("--json <file>", "also write the results in Gradescope's results.json format")
-    .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG)
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(false)
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) Deno.exit(0); // --help
-      throw new UserError(`${error.message.replace(/^error: /, "")} (see --help).`);
-    }
-    throw error;
-  }
-  return program.opts<{ json?: string; config: string }>();
+    .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG);
+  return parseCommandLine<{ json?: string; config: string }>(program, args);
 }
 
 /** Runs the grader with command-line `args`; returns the exit code. */
@@ -42,9 +35,10 @@ export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const config = await loadConfig(options.config);
   const started = performance.now();
-  const results = await gradeSubmission(REFERENCE, config);
+  const reference = referenceSubmission();
+  const results = await gradeSubmission(reference, config);
   const seconds = (performance.now() - started) / 1000;
-  console.log(formatTable(REFERENCE.label, results));
+  console.log(formatTable(reference.label, results));
   if (options.json) {
     try {
       await Deno.writeTextFile(
