@@ -1,24 +1,59 @@
 /**
- * `deno task grade`: grades the reference solution (by default) and prints the score table;
- * `--json FILE` also writes Gradescope's `results.json`. Exits 0 only when every part passes.
+ * `deno task grade`: grades the reference solution (by default), a student's submission
+ * folder (`--submission DIR`) or a folder of submission folders (`--submissions DIR`).
+ *
+ * One solution: prints the score table; `--json FILE` also writes Gradescope's
+ * `results.json`; exits 0 only when every part passes. A batch: prints a table best first
+ * and writes `summary.csv`, `summary.json`, `leaderboard.csv` and `results/NAME.json` to
+ * the `--json` folder (default `out`); exits 0 once every submission is graded.
  *
  * @module
  */
 
 import { Command, CommanderError } from "commander";
 import { runMain, UserError } from "../src/errors.ts";
+import { formatBatch, gradeBatch, writeBatch } from "./batch.ts";
 import { referenceConv1D } from "./conv1d.ts";
 import { DEFAULT_CONFIG, gradeSubmission, loadConfig } from "./grade.ts";
 import { passed, type Submission } from "./question.ts";
 import { formatTable, toGradescope } from "./report.ts";
+import { DEFAULT_LIMITS } from "./sandbox.ts";
+import { loadSubmission } from "./submission.ts";
 
 /** The reference solution as a submission: every part this project implements. */
-export const REFERENCE: Submission = { label: "the reference solution", conv1d: referenceConv1D };
+export const REFERENCE: Submission = {
+  label: "the reference solution",
+  conv1d: referenceConv1D,
+  answers: null,
+  model: null,
+};
+
+interface Options {
+  submission?: string;
+  submissions?: string;
+  json?: string;
+  jobs?: string;
+  config: string;
+}
 
 function parseArgs(args: string[]) {
   const program = new Command("deno task grade")
-    .description("Grade the assignment's reference solution against the PyTorch fixtures.")
-    .option("--json <file>", "also write the results in Gradescope's results.json format")
+    .description(
+      "Grade the reference solution, a submission folder, or a folder of submissions against the PyTorch fixtures.",
+    )
+    .option(
+      "--submission <dir>",
+      "grade the submission in this folder (layers.ts, answers.json, model.onnx)",
+    )
+    .option("--submissions <dir>", "grade every subfolder of this folder as a submission")
+    .option(
+      "--json <path>",
+      "write Gradescope's results.json to this file; with --submissions, the folder for the summary (default out)",
+    )
+    .option(
+      "--jobs <n>",
+      "with --submissions, how many to grade at once (default: the number of cores)",
+    )
     .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG)
     .helpOption("-h, --help", "show this help")
     .exitOverride()
@@ -34,26 +69,62 @@ function parseArgs(args: string[]) {
     }
     throw error;
   }
-  return program.opts<{ json?: string; config: string }>();
+  const options = program.opts<Options>();
+  if (options.submission !== undefined && options.submissions !== undefined) {
+    throw new UserError("give either --submission or --submissions, not both (see --help).");
+  }
+  if (
+    options.jobs !== undefined &&
+    !(/^\d+$/.test(options.jobs) && Number(options.jobs) >= 1)
+  ) {
+    throw new UserError(`--jobs must be a whole number of at least 1, got '${options.jobs}'.`);
+  }
+  return options;
+}
+
+async function writeJson(path: string, value: unknown): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, JSON.stringify(value, null, 2) + "\n");
+  } catch (error) {
+    throw new UserError(`cannot write ${path} (${(error as Error).message}).`);
+  }
+}
+
+/** Grades a folder of submissions; returns 0 once all are graded, whatever they scored. */
+async function mainBatch(options: Options, config: Awaited<ReturnType<typeof loadConfig>>) {
+  const dir = options.submissions!;
+  const out = options.json ?? "out";
+  const started = performance.now();
+  const entries = await gradeBatch(dir, config, {
+    jobs: options.jobs ? Number(options.jobs) : undefined,
+    onGraded: (e) => console.error(`graded ${e.name} in ${e.seconds.toFixed(2)} s`),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  await writeBatch(out, entries, seconds);
+  console.log(formatBatch(entries));
+  console.log(
+    `\nGraded ${entries.length} submissions in ${
+      seconds.toFixed(1)
+    } s; wrote ${out}/summary.csv, ` +
+      `${out}/summary.json, ${out}/leaderboard.csv and ${out}/results/`,
+  );
+  return 0;
 }
 
 /** Runs the grader with command-line `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const config = await loadConfig(options.config);
+  if (options.submissions !== undefined) return await mainBatch(options, config);
   const started = performance.now();
-  const results = await gradeSubmission(REFERENCE, config);
+  const submission = options.submission === undefined
+    ? REFERENCE
+    : await loadSubmission(options.submission, config.sandbox ?? DEFAULT_LIMITS);
+  const results = await gradeSubmission(submission, config);
   const seconds = (performance.now() - started) / 1000;
-  console.log(formatTable(REFERENCE.label, results));
+  console.log(formatTable(submission.label, results));
   if (options.json) {
-    try {
-      await Deno.writeTextFile(
-        options.json,
-        JSON.stringify(toGradescope(results, seconds), null, 2) + "\n",
-      );
-    } catch (error) {
-      throw new UserError(`cannot write ${options.json} (${(error as Error).message}).`);
-    }
+    await writeJson(options.json, toGradescope(results, seconds));
     console.log(`\nWrote ${options.json}`);
   }
   return results.every(passed) ? 0 : 1;

@@ -8,6 +8,7 @@
  */
 
 import type { Conv1DRunner } from "./conv1d.ts";
+import type { SandboxLimits } from "./sandbox.ts";
 
 /** The result of grading one part of one question (one row of the score table). */
 export interface PartResult {
@@ -24,6 +25,11 @@ export interface PartResult {
   maxScore: number;
   /** One or more sentences for the student: what failed, on which case, and by how much. */
   output: string;
+  /**
+   * A number this part puts on Gradescope's leaderboard and the batch summary (Q4 sets
+   * `{ name: "accuracy", value, order: "desc" }`).
+   */
+  leaderboard?: { name: string; value: number; order?: "asc" | "desc" };
 }
 
 /** Whether a part earned all its points. */
@@ -40,6 +46,10 @@ export interface Submission {
   label: string;
   /** Runs the submitted Conv1D on the grader's inputs (Q3). */
   conv1d: Conv1DRunner | null;
+  /** The raw text of the submission's `answers.json` (Q1, Q2). */
+  answers: string | null;
+  /** The path of the submission's `model.onnx` (Q4). */
+  model: string | null;
 }
 
 /** The grader's settings, from `grader/config.json`. */
@@ -48,6 +58,8 @@ export interface GradeConfig {
   tolerance: number;
   /** Points per question and part. */
   points: Record<string, Record<string, number>>;
+  /** Time and memory limits for sandboxed student code (defaults: `DEFAULT_LIMITS`). */
+  sandbox?: SandboxLimits;
 }
 
 /** A gradable question: its id and title, and how to grade a submission on it. */

@@ -84,7 +84,8 @@ export function formatTable(label: string, results: PartResult[]): string {
 }
 
 /**
- * The results in Gradescope's `results.json` schema.
+ * The results in Gradescope's `results.json` schema. The leaderboard is the parts'
+ * `leaderboard` entries (Q4's accuracy) unless one is given.
  *
  * @example
  * ```ts
@@ -94,7 +95,9 @@ export function formatTable(label: string, results: PartResult[]): string {
 export function toGradescope(
   results: PartResult[],
   executionTime: number,
-  leaderboard?: GradescopeResults["leaderboard"],
+  leaderboard: GradescopeResults["leaderboard"] = results.flatMap((r) =>
+    r.leaderboard ? [r.leaderboard] : []
+  ),
 ): GradescopeResults {
   return {
     score: totals(results).score,
@@ -107,6 +110,6 @@ export function toGradescope(
       output: r.output,
       visibility: "visible",
     })),
-    ...(leaderboard ? { leaderboard } : {}),
+    ...(leaderboard?.length ? { leaderboard } : {}),
   };
 }

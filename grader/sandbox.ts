@@ -112,7 +112,11 @@ async function copyCode(
 /** Whether `prlimit` can be run here (util-linux; absent on macOS). */
 let prlimitWorks: Promise<boolean> | null = null;
 function hasPrlimit(): Promise<boolean> {
-  prlimitWorks ??= new Deno.Command("prlimit", { args: ["--version"], stdout: "null", stderr: "null" })
+  prlimitWorks ??= new Deno.Command("prlimit", {
+    args: ["--version"],
+    stdout: "null",
+    stderr: "null",
+  })
     .output().then((o) => o.success, () => false);
   return prlimitWorks;
 }
@@ -141,8 +145,25 @@ function toWire(c: Conv1DCase): WireCase {
   };
 }
 
-function toOutput(o: WireOutput): Conv1DOutput {
-  return "error" in o ? o : tensor(o.data, o.shape);
+/**
+ * A message from the child as the student should read it: paths inside the private copy
+ * shown relative to the submission, and Deno's "run again with --allow-..." advice replaced
+ * by what it means here.
+ */
+function clean(message: string, copy: string): string {
+  return message
+    .replaceAll(`file://${copy}/`, "")
+    .replaceAll(`${copy}/`, "")
+    .replace(
+      /, run again with the --allow-\w+ flag/g,
+      " (the grader's sandbox does not allow this)",
+    )
+    .replace(/TypeError: (SyntaxError: )/, "$1")
+    .slice(0, 1000);
+}
+
+function toOutput(o: WireOutput, copy: string): Conv1DOutput {
+  return "error" in o ? { error: clean(o.error, copy) } : tensor(o.data, o.shape);
 }
 
 /** The resident memory of process `pid` in MiB, or null where `/proc` cannot tell. */
@@ -231,11 +252,11 @@ async function runChild(
       limits.caseSeconds * 1000,
     );
     if (frame.kind === FRAME.loadFailed) {
-      loadError = decodeMessage(frame);
+      loadError = clean(decodeMessage(frame), folder);
     } else if (frame.kind === FRAME.case) {
       const { index, outputs } = decodeCaseFrame(frame);
       if (index !== results.length) throw new RangeError("case frames out of order");
-      const [y, dx, dW, db] = outputs.map(toOutput);
+      const [y, dx, dW, db] = outputs.map((o) => toOutput(o, folder));
       results.push({ y, dx, dW, db });
     } else if (frame.kind === FRAME.done) {
       done = true;
@@ -263,7 +284,7 @@ async function runChild(
     ? killedFor
     : garbled
     ? "the sandbox's output was garbled (was stdout written from a Worker?)"
-    : describeExit(status, errorText, limits, reader.printed());
+    : clean(describeExit(status, errorText, limits, reader.printed()), folder);
   const missing = cases.slice(results.length).map((_, i) => ({
     error: i === 0 ? why : `not run: ${why}`,
   }));

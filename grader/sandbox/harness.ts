@@ -107,7 +107,9 @@ function toDense(value: unknown, what: string): WireOutput {
   }
   if (!isInteger(offset)) return { error: what + ".offset is not an integer" };
   if (data === null || typeof data !== "object") {
-    return { error: what + ".data is " + (data === null ? "null" : typeof data) + ", not an array" };
+    return {
+      error: what + ".data is " + (data === null ? "null" : typeof data) + ", not an array",
+    };
   }
   const source = data as Record<number, unknown>;
   const values = new F64(size);

@@ -46,16 +46,18 @@ export const TOKEN_BYTES = 16;
 export const MAX_FRAME_BYTES = 256 * 2 ** 20;
 
 /** The kinds of frame the harness sends, in the order it sends them. */
-export const FRAME = Object.freeze({
-  /** The student's module loaded and exports a `Conv1D` class. */
-  ready: 1,
-  /** The student's module could not be used; the body has the reason. */
-  loadFailed: 2,
-  /** One case's outputs. */
-  case: 3,
-  /** Every case ran. */
-  done: 4,
-} as const);
+export const FRAME = Object.freeze(
+  {
+    /** The student's module loaded and exports a `Conv1D` class. */
+    ready: 1,
+    /** The student's module could not be used; the body has the reason. */
+    loadFailed: 2,
+    /** One case's outputs. */
+    case: 3,
+    /** Every case ran. */
+    done: 4,
+  } as const,
+);
 
 /** The outputs a case returns, in the order the frames carry them. */
 export const OUTPUTS = Object.freeze(["y", "dx", "dW", "db"] as const);
@@ -223,7 +225,11 @@ export function encodeFrame(token: Uint8Array, kind: number, message?: string): 
  * write(encodeCaseFrame(token, 0, [y, dx, dW, { error: "backward threw: TypeError" }, ]));
  * ```
  */
-export function encodeCaseFrame(token: Uint8Array, index: number, outputs: WireOutput[]): Uint8Array {
+export function encodeCaseFrame(
+  token: Uint8Array,
+  index: number,
+  outputs: WireOutput[],
+): Uint8Array {
   const b = new FrameBuilder();
   b.u8(FRAME.case);
   b.u32(index);
