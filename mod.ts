@@ -21,3 +21,6 @@ export * from "./src/errors.ts";
 export * from "./src/nn/module.ts";
 export * from "./src/nn/conv1d.ts";
 export * from "./src/kernels/gemm.ts";
+export * from "./src/momentum.ts";
+export * from "./src/numeric/exact_decimal.ts";
+export * from "./src/numeric/interval.ts";

@@ -6,10 +6,11 @@
 
 import { UserError } from "../src/errors.ts";
 import { q3 } from "./conv1d.ts";
+import { q1, q2 } from "./momentum.ts";
 import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
 
 /** The questions in the order the report lists them; later questions join here. */
-export const QUESTIONS: Question[] = [q3];
+export const QUESTIONS: Question[] = [q1, q2, q3];
 
 /** Where the default settings live. */
 export const DEFAULT_CONFIG: string = new URL("./config.json", import.meta.url).pathname;
@@ -64,7 +65,7 @@ export async function loadConfig(path: string = DEFAULT_CONFIG): Promise<GradeCo
  *
  * @example
  * ```ts
- * const results = await gradeSubmission({ label: "reference", conv1d: referenceConv1D }, await loadConfig());
+ * const results = await gradeSubmission({ label: "reference", conv1d: referenceConv1D, answers: null }, await loadConfig());
  * ```
  */
 export async function gradeSubmission(

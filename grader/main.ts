@@ -15,18 +15,24 @@ import { runMain, UserError } from "../src/errors.ts";
 import { formatBatch, gradeBatch, writeBatch } from "./batch.ts";
 import { referenceConv1D } from "./conv1d.ts";
 import { DEFAULT_CONFIG, gradeSubmission, loadConfig } from "./grade.ts";
+import { referenceAnswers } from "./momentum.ts";
 import { passed, type Submission } from "./question.ts";
 import { formatTable, toGradescope } from "./report.ts";
 import { DEFAULT_LIMITS } from "./sandbox.ts";
 import { loadSubmission } from "./submission.ts";
 
-/** The reference solution as a submission: every part this project implements. */
-export const REFERENCE: Submission = {
-  label: "the reference solution",
-  conv1d: referenceConv1D,
-  answers: null,
-  model: null,
-};
+/**
+ * The reference solution as a submission: every part this project implements. Built on
+ * demand because its answers.json is solved (Q2 takes a moment), which `--help` need not wait for.
+ */
+export function referenceSubmission(): Submission {
+  return {
+    label: "the reference solution",
+    conv1d: referenceConv1D,
+    answers: referenceAnswers(),
+    model: null,
+  };
+}
 
 interface Options {
   submission?: string;
@@ -118,7 +124,7 @@ export async function main(args: string[]): Promise<number> {
   if (options.submissions !== undefined) return await mainBatch(options, config);
   const started = performance.now();
   const submission = options.submission === undefined
-    ? REFERENCE
+    ? referenceSubmission()
     : await loadSubmission(options.submission, config.sandbox ?? DEFAULT_LIMITS);
   const results = await gradeSubmission(submission, config);
   const seconds = (performance.now() - started) / 1000;

@@ -46,7 +46,7 @@ export interface Submission {
   label: string;
   /** Runs the submitted Conv1D on the grader's inputs (Q3). */
   conv1d: Conv1DRunner | null;
-  /** The raw text of the submission's `answers.json` (Q1, Q2). */
+  /** The raw text of the submission's `answers.json` (Q1, Q2; format in grader/momentum.ts). */
   answers: string | null;
   /** The path of the submission's `model.onnx` (Q4). */
   model: string | null;
