@@ -8,6 +8,7 @@
  */
 
 import type { Conv1DRunner } from "./conv1d.ts";
+import type { CompetitionConfig } from "./model.ts";
 
 /** The result of grading one part of one question (one row of the score table). */
 export interface PartResult {
@@ -24,11 +25,27 @@ export interface PartResult {
   maxScore: number;
   /** One or more sentences for the student: what failed, on which case, and by how much. */
   output: string;
+  /**
+   * For a part whose points grade a result rather than check it (Q4's accuracy): whether
+   * the part counts as passed, i.e. the model was scored. Absent: passed means full points.
+   */
+  pass?: boolean;
+  /** Further lines for the report (Q4's per-class accuracy and confusion matrix). */
+  details?: string;
+  /** Gradescope leaderboard entries this part contributes (Q4's accuracy). */
+  leaderboard?: LeaderboardEntry[];
 }
 
-/** Whether a part earned all its points. */
+/** One column of Gradescope's leaderboard. */
+export interface LeaderboardEntry {
+  name: string;
+  value: number | string;
+  order?: "asc" | "desc";
+}
+
+/** Whether a part passed: its own verdict where it has one, else whether it earned all its points. */
 export function passed(r: PartResult): boolean {
-  return r.score >= r.maxScore;
+  return r.pass ?? r.score >= r.maxScore;
 }
 
 /**
@@ -40,6 +57,8 @@ export interface Submission {
   label: string;
   /** Runs the submitted Conv1D on the grader's inputs (Q3). */
   conv1d: Conv1DRunner | null;
+  /** The path of the submitted `model.onnx` (Q4). */
+  model: string | null;
 }
 
 /** The grader's settings, from `grader/config.json`. */
@@ -48,6 +67,8 @@ export interface GradeConfig {
   tolerance: number;
   /** Points per question and part. */
   points: Record<string, Record<string, number>>;
+  /** How Q4 scores a model (defaults in `grader/model.ts` where absent). */
+  q4?: CompetitionConfig;
 }
 
 /** A gradable question: its id and title, and how to grade a submission on it. */

@@ -81,8 +81,9 @@ export function linearModel(options: LinearModelOptions = {}): Uint8Array {
 }
 
 /**
- * A model that meets the contract but takes minutes per batch: 64 chained 3072×3072 matrix
- * products per image, for testing the time limit.
+ * A model that meets the contract but takes minutes whatever the batch: it squares a
+ * 3072×3072 matrix made from the batch 32 times (about 2 TFLOP), for testing the time limit.
+ * The matrix is computed at run time, so the model is small and loads at once.
  *
  * @example
  * ```ts
@@ -91,26 +92,22 @@ export function linearModel(options: LinearModelOptions = {}): Uint8Array {
  */
 export function slowModel(): Uint8Array {
   const pixels = 3 * 32 * 32;
-  const nodes: NodeProto[] = [node("Flatten", ["input"], ["h0"], "flatten", { axis: { int: 1 } })];
-  for (let i = 0; i < 64; i++) {
-    nodes.push(node("MatMul", [`h${i}`, "W"], [`h${i + 1}`], `matmul${i}`));
+  const nodes: NodeProto[] = [
+    node("Flatten", ["input"], ["x"], "flatten", { axis: { int: 1 } }),
+    node("Transpose", ["x"], ["xT"], "transpose"),
+    node("MatMul", ["xT", "x"], ["gram"], "gram"),
+    node("Mul", ["gram", "tiny"], ["m0"], "scale"),
+  ];
+  for (let i = 0; i < 32; i++) {
+    nodes.push(node("MatMul", [`m${i}`, `m${i}`], [`m${i + 1}`], `square${i}`));
   }
-  nodes.push(node("Gemm", ["h64", "V", "b"], ["logits"], "fc"));
-  // ConstantOfShape keeps the file small; onnxruntime materialises the 36 MiB matrix itself.
-  const shape = {
-    name: "Wshape",
-    dims: [2],
-    data_type: DataType.INT64,
-    int64_data: [pixels, pixels],
-  };
-  nodes.unshift(node("ConstantOfShape", ["Wshape"], ["W"], "W", {
-    value: { tensor: floatTensor("value", [1], [1e-4]) },
-  }));
+  nodes.push(node("MatMul", ["x", "m32"], ["h"], "project"));
+  nodes.push(node("Gemm", ["h", "V", "b"], ["logits"], "fc"));
   return encodeModel(model({
     name: "slow",
     node: nodes,
     initializer: [
-      shape,
+      floatTensor("tiny", [1], [1e-6]),
       floatTensor("V", [pixels, 10], new Float32Array(pixels * 10)),
       floatTensor("b", [10], new Float32Array(10)),
     ],
