@@ -26,7 +26,7 @@ export function toTensor(images: Uint8Array, count: number, out?: Float32Array):
     throw new RangeError(`toTensor: ${count} images need ${size} bytes, got ${images.length}`);
   }
   const data = out && out.length >= size ? out.subarray(0, size) : new Float32Array(size);
-  for (let i = 0; i < size; i++) data[i] = SCALE[images[i]];
+  scaleInto(images, 0, data, 0, size);
   return tensor(data, [count, ...CIFAR10_SHAPE]);
 }
 
@@ -46,5 +46,33 @@ export function imageSetToTensor(
   return { x: toTensor(set.images, count), y: set.labels.slice(0, count) };
 }
 
-/** x / 255 in float32 for every byte: a lookup beats a division per pixel. */
-const SCALE = Float32Array.from({ length: 256 }, (_, x) => x / 255);
+/**
+ * Writes `length` bytes of `src` from `srcStart` into `dst` from `dstStart`, each scaled
+ * to `x / 255` in float32.
+ *
+ * @example
+ * ```ts
+ * const out = new Float32Array(3072);
+ * scaleInto(set.images, 5 * 3072, out, 0, 3072); // image 5, as ToTensor gives it
+ * ```
+ */
+export function scaleInto(
+  src: Uint8Array,
+  srcStart: number,
+  dst: Float32Array,
+  dstStart: number,
+  length: number,
+): void {
+  for (let i = 0; i < length; i++) dst[dstStart + i] = BYTE_TO_UNIT[src[srcStart + i]];
+}
+
+/**
+ * `x / 255` in float32 for every byte `x`: the table the pixel loops look up, which beats
+ * a division per pixel.
+ *
+ * @example
+ * ```ts
+ * BYTE_TO_UNIT[255]; // 1
+ * ```
+ */
+export const BYTE_TO_UNIT: Float32Array = Float32Array.from({ length: 256 }, (_, x) => x / 255);
