@@ -66,16 +66,18 @@ export function confusionSvg(report: ScoreReport, title: string): string {
       const y = top + t * cell;
       cells.push(
         `<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="rgb(${shade},${shade},255)" stroke="#ccc"/>`,
-        `<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" text-anchor="middle" font-size="12" fill="${
+        `<text x="${x + cell / 2}" y="${
+          y + cell / 2 + 4
+        }" text-anchor="middle" font-size="12" fill="${
           share > 0.5 ? "white" : "black"
         }">${count}</text>`,
       );
     });
   });
   const labels = names.flatMap((name, i) => [
-    `<text x="${left - 6}" y="${
-      top + i * cell + cell / 2 + 4
-    }" text-anchor="end" font-size="12">${escape(name)}</text>`,
+    `<text x="${left - 6}" y="${top + i * cell + cell / 2 + 4}" text-anchor="end" font-size="12">${
+      escape(name)
+    }</text>`,
     `<text transform="translate(${left + i * cell + cell / 2 + 4},${
       top - 6
     }) rotate(-60)" font-size="12">${escape(name)}</text>`,
@@ -88,7 +90,9 @@ export function confusionSvg(report: ScoreReport, title: string): string {
     `<text x="10" y="20" font-size="14" font-weight="bold">${escape(title)}: accuracy ${
       percent(report.accuracy)
     } on ${report.images} images</text>`,
-    `<text x="10" y="${top + n * cell + 28}" font-size="12">rows: true class; columns: predicted class</text>`,
+    `<text x="10" y="${
+      top + n * cell + 28
+    }" font-size="12">rows: true class; columns: predicted class</text>`,
     ...labels,
     ...cells,
     `</svg>`,

@@ -10,7 +10,8 @@
  * outputs are dropped).
  *
  * Everything wrong with a submitted model is a {@linkcode ModelError}: one sentence that
- * says what is wrong, for the student.
+ * says what is wrong, for the student. (Importing this module loads onnxruntime's native
+ * code, which needs `--allow-ffi`.)
  *
  * @module
  */
@@ -18,14 +19,9 @@
 import * as ort from "onnxruntime-node";
 import { IMAGE_BYTES, type ImageSet } from "../data/cifar10.ts";
 import { toTensor } from "../data/to_tensor.ts";
-import { UserError } from "../errors.ts";
+import { ModelError } from "./model_error.ts";
 import { formatShape } from "../tensor.ts";
 import { decodeModel, type ModelProto } from "./proto.ts";
-
-/** Something wrong with the submitted model (not with the grader): worth zero points. */
-export class ModelError extends UserError {
-  override name = "ModelError";
-}
 
 /** How the model is fed, as read from its input and output. */
 export interface ModelContract {

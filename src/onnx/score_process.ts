@@ -12,15 +12,10 @@
  * @module
  */
 
-import { readCifar10Bin, readCifar10BinClasses } from "../data/cifar10.ts";
+import { type Cifar10Location, loadCifar10, loadCifar10Classes } from "../data/locate.ts";
 import { UserError } from "../errors.ts";
-import {
-  loadModel,
-  ModelError,
-  type ScoreOptions,
-  type ScoreReport,
-  scoreSession,
-} from "./score.ts";
+import { ModelError } from "./model_error.ts";
+import type { ScoreOptions, ScoreReport } from "./score.ts";
 
 /** Limits and settings of a scoring run in a child process. */
 export interface ProcessScoreOptions extends ScoreOptions {
@@ -34,26 +29,27 @@ const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 
 /**
- * Scores `modelPath` on the test set in the CIFAR-10 binary folder `dataDir`, in a child
- * process that is killed when the model runs past `options.timeLimitSeconds`.
+ * Scores `modelPath` on the test set of the located CIFAR-10 `data`, in a child process
+ * that is killed when the model runs past `options.timeLimitSeconds`.
  *
  * @throws {ModelError} for anything wrong with the model (including too slow, or crashing
  * onnxruntime); {@linkcode UserError} for a problem of the grader's own (missing data).
  *
  * @example
  * ```ts
- * const report = await scoreInChildProcess("model.onnx", "data/cifar-10-batches-bin", { timeLimitSeconds: 600 });
+ * const data = await locateCifar10({ data: "data" });
+ * const report = await scoreInChildProcess("model.onnx", data, { timeLimitSeconds: 600 });
  * console.log(report.accuracy, report.imagesPerSecond);
  * ```
  */
 export async function scoreInChildProcess(
   modelPath: string,
-  dataDir: string,
+  data: Cifar10Location,
   options: ProcessScoreOptions,
 ): Promise<ScoreReport> {
   const request = JSON.stringify({
     modelPath,
-    dataDir,
+    data,
     batchSize: options.batchSize,
     threads: options.threads,
   });
@@ -133,14 +129,16 @@ export async function scoreInChildProcess(
 /** The child: scores the model the request names and prints the protocol's lines. */
 async function child(request: {
   modelPath: string;
-  dataDir: string;
+  data: Cifar10Location;
   batchSize?: number;
   threads?: number;
 }): Promise<void> {
   const say = (message: unknown) => console.log(JSON.stringify(message));
+  // Only the child loads onnxruntime (its native code needs --allow-ffi).
+  const { loadModel, scoreSession } = await import("./score.ts");
   try {
-    const testSet = await readCifar10Bin(request.dataDir, "test");
-    const classes = await readCifar10BinClasses(request.dataDir);
+    const testSet = await loadCifar10(request.data, "test");
+    const classes = await loadCifar10Classes(request.data);
     const { session, contract } = await loadModel(request.modelPath, request);
     say({ ready: true });
     say({ report: await scoreSession(session, contract, testSet, classes, request) });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { FIXTURES_DIR, loadFixtures } from "../../fixtures/mod.ts";
 import { IMAGE_BYTES, RECORD_BYTES, TEST_FILE } from "../data/cifar10.ts";
+import type { Cifar10Location } from "../data/locate.ts";
 import { UserError } from "../errors.ts";
-import { ModelError } from "./score.ts";
+import { ModelError } from "./model_error.ts";
 import { scoreInChildProcess } from "./score_process.ts";
 import { slowModel } from "./test_models.ts";
 
@@ -23,7 +24,12 @@ async function dataFolder(): Promise<string> {
   return dir;
 }
 
-const data = await dataFolder();
+const data: Cifar10Location = {
+  dir: await dataFolder(),
+  layout: "bin",
+  hasTrain: false,
+  hasTest: true,
+};
 
 Deno.test("a child process scores a data folder with the same predictions", async () => {
   const report = await scoreInChildProcess(`${FIXTURES_DIR}/onnx-dynamic.onnx`, data, {
@@ -53,16 +59,20 @@ Deno.test("a model slower than the time limit is killed and scores a clear sente
 
 Deno.test("the child's model errors are the model's, missing data the grader's", async () => {
   await assert.rejects(
-    () => scoreInChildProcess(`${data}/nope.onnx`, data, { timeLimitSeconds: 60 }),
+    () => scoreInChildProcess(`${data.dir}/nope.onnx`, data, { timeLimitSeconds: 60 }),
     (error: Error) => error instanceof ModelError && /does not exist/.test(error.message),
   );
   await assert.rejects(
     () =>
-      scoreInChildProcess(`${FIXTURES_DIR}/onnx-dynamic.onnx`, `${data}/none`, {
-        timeLimitSeconds: 60,
-      }),
+      scoreInChildProcess(
+        `${FIXTURES_DIR}/onnx-dynamic.onnx`,
+        { ...data, dir: `${data.dir}/none` },
+        {
+          timeLimitSeconds: 60,
+        },
+      ),
     (error: Error) =>
       error instanceof UserError && !(error instanceof ModelError) &&
-      /CIFAR-10 folder .* does not exist/.test(error.message),
+      /CIFAR-10 folder .*none does not exist/.test(error.message),
   );
 });

@@ -3,7 +3,8 @@ import { FIXTURES_DIR, loadFixtures } from "../../fixtures/mod.ts";
 import { CIFAR10_CLASSES, IMAGE_BYTES, type ImageSet } from "../data/cifar10.ts";
 import { node } from "./graph.ts";
 import { DataType, decodeModel, encodeModel } from "./proto.ts";
-import { ModelError, scoreModel } from "./score.ts";
+import { ModelError } from "./model_error.ts";
+import { scoreModel } from "./score.ts";
 import { linearModel } from "./test_models.ts";
 
 const fixtures = await loadFixtures("onnx");
