@@ -87,7 +87,7 @@ Deno.test("a PyTorch model is graded: accuracy, points, leaderboard, confusion i
     r.output,
     /^accuracy 56\.52% \(13 of 23 test images\), \d+ images\/s at batch 256 \(dynamic\)/,
   );
-  assert.match(r.details!, /^true \\ predicted  air  aut/);
+  assert.match(r.details!, /^true \\ predicted {2}air {2}aut/);
   assert.equal(r.details!.split("\n").length, 11);
   const json = toGradescope([r], 1);
   assert.deepEqual(json.leaderboard![0], { name: "Accuracy", value: 56.52, order: "desc" });
