@@ -25,9 +25,21 @@ export interface BatchEntry {
   error: string | null;
 }
 
-/** The Q4 accuracy a submission's results carry, or null when it has none. */
+/**
+ * The Q4 accuracy (in percent, as Q4 puts it on Gradescope's leaderboard) that a
+ * submission's results carry, or null when it has none.
+ *
+ * @example
+ * ```ts
+ * accuracyOf(await gradeSubmission(submission, config)); // e.g. 71.23
+ * ```
+ */
 export function accuracyOf(results: PartResult[]): number | null {
-  return results.find((r) => r.leaderboard?.name === "accuracy")?.leaderboard?.value ?? null;
+  for (const r of results) {
+    const entry = r.leaderboard?.find((e) => e.name.toLowerCase() === "accuracy");
+    if (typeof entry?.value === "number") return entry.value;
+  }
+  return null;
 }
 
 /**
@@ -62,6 +74,9 @@ async function gradeOne(dir: string, name: string, config: GradeConfig): Promise
     const results = await gradeSubmission(submission, config);
     return { name, results, seconds: seconds(), error: null };
   } catch (error) {
+    // The grader's own problems (no CIFAR-10 test set, an unwritable file) stop the batch:
+    // they would fail every submission alike. Anything else is this submission's alone.
+    if (error instanceof UserError) throw error;
     const message = (error as Error).message ?? String(error);
     const results = (await gradeSubmission(emptySubmission(name), config)).map((r) => ({
       ...r,
@@ -123,7 +138,7 @@ function toCsv(rows: (string | number | null)[][]): string {
 export function summaryCsv(entries: BatchEntry[]): string {
   const parts = entries[0]?.results.map((r) => `${r.question} ${r.part}`) ?? [];
   return toCsv([
-    ["submission", ...parts, "total", "max", "accuracy", "seconds", "error"],
+    ["submission", ...parts, "total", "max", "accuracy %", "seconds", "error"],
     ...entries.map((e) => {
       const { score, maxScore } = totals(e.results);
       return [
@@ -198,7 +213,7 @@ export async function writeBatch(dir: string, entries: BatchEntry[], seconds: nu
     await Deno.writeTextFile(
       `${dir}/leaderboard.csv`,
       toCsv([
-        ["rank", "submission", "accuracy", "total", "max"],
+        ["rank", "submission", "accuracy %", "total", "max"],
         ...leaderboard(entries).map((e, i) => {
           const { score, maxScore } = totals(e.results);
           return [i + 1, e.name, accuracyOf(e.results), score, maxScore];
@@ -226,7 +241,7 @@ export async function writeBatch(dir: string, entries: BatchEntry[], seconds: nu
  * ```
  */
 export function formatBatch(entries: BatchEntry[]): string {
-  const header = ["rank", "submission", "points", "accuracy", "seconds", "first problem"];
+  const header = ["rank", "submission", "points", "accuracy %", "seconds", "first problem"];
   const rows = leaderboard(entries).map((e, i) => {
     const { score, maxScore } = totals(e.results);
     const accuracy = accuracyOf(e.results);
@@ -235,7 +250,7 @@ export function formatBatch(entries: BatchEntry[]): string {
       String(i + 1),
       e.name,
       `${score}/${maxScore}`,
-      accuracy === null ? "-" : accuracy.toFixed(4),
+      accuracy === null ? "-" : accuracy.toFixed(2),
       e.seconds.toFixed(2),
       problem.length > 70 ? `${problem.slice(0, 67)}...` : problem,
     ];

@@ -119,7 +119,7 @@ Deno.test("the batch writes a summary, a leaderboard and one results.json each",
   assert.equal(csv.length, entries.length + 1);
   assert.match(
     csv[0],
-    /^submission,.*q3 forward,q3 dx,q3 dW,q3 db,.*total,max,accuracy,seconds,error$/,
+    /^submission,.*q3 forward,q3 dx,q3 dW,q3 db,.*total,max,accuracy %,seconds,error$/,
   );
   const header = csv[0].split(",");
   const correctRow = csv.find((l) => l.startsWith("correct,"))!.split(",");
@@ -132,7 +132,7 @@ Deno.test("the batch writes a summary, a leaderboard and one results.json each",
   const correct = summary.entries.find((e: { name: string }) => e.name === "correct");
   assert.equal(correct.parts.length, entries[0].results.length);
   const board = (await Deno.readTextFile(`${out}/leaderboard.csv`)).trim().split("\n");
-  assert.equal(board[0], "rank,submission,accuracy,total,max");
+  assert.equal(board[0], "rank,submission,accuracy %,total,max");
   assert.match(board[1], /^1,correct,/); // no accuracies yet: the most points lead
   const results = JSON.parse(await Deno.readTextFile(`${out}/results/hostile_exit.json`));
   assert.equal(results.score, 0);
@@ -164,15 +164,17 @@ Deno.test("the leaderboard orders by Q4 accuracy, then points, then name", () =>
         score: 0,
         maxScore: 0,
         output: "",
-        ...(accuracy === null ? {} : { leaderboard: { name: "accuracy", value: accuracy } }),
+        ...(accuracy === null ? {} : {
+          leaderboard: [{ name: "Images/s", value: 9 }, { name: "Accuracy", value: accuracy }],
+        }),
       },
     ],
   });
   const order = leaderboard([
     entry("a", 5, null),
-    entry("b", 0, 0.61),
-    entry("c", 5, 0.72),
-    entry("d", 5, 0.61),
+    entry("b", 0, 61),
+    entry("c", 5, 72.5),
+    entry("d", 5, 61),
   ]).map((e) => e.name);
   assert.deepEqual(order, ["c", "d", "b", "a"]);
 });

@@ -7,6 +7,11 @@
  * and writes `summary.csv`, `summary.json`, `leaderboard.csv` and `results/NAME.json` to
  * the `--json` folder (default `out`); exits 0 once every submission is graded.
  *
+ * Q4 scores a submission's `model.onnx` on the CIFAR-10 test set (`--data DIR`); for the
+ * reference solution, `--model FILE` adds Q4. Without it the reference grade leaves Q4 out,
+ * because the repository ships no trained model and the default grade must run anywhere,
+ * fast, without CIFAR-10.
+ *
  * @module
  */
 
@@ -14,7 +19,7 @@ import { Command, CommanderError } from "commander";
 import { runMain, UserError } from "../src/errors.ts";
 import { formatBatch, gradeBatch, writeBatch } from "./batch.ts";
 import { referenceConv1D } from "./conv1d.ts";
-import { DEFAULT_CONFIG, gradeSubmission, loadConfig } from "./grade.ts";
+import { DEFAULT_CONFIG, gradeSubmission, loadConfig, QUESTIONS } from "./grade.ts";
 import { referenceAnswers } from "./momentum.ts";
 import { passed, type Submission } from "./question.ts";
 import { formatTable, toGradescope } from "./report.ts";
@@ -40,6 +45,10 @@ interface Options {
   json?: string;
   jobs?: string;
   config: string;
+  model?: string;
+  data?: string;
+  confusion?: string;
+  timeLimit?: string;
 }
 
 function parseArgs(args: string[]) {
@@ -61,6 +70,10 @@ function parseArgs(args: string[]) {
       "with --submissions, how many to grade at once (default: the number of cores)",
     )
     .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG)
+    .option("--model <file>", "also grade Q4: score this ONNX model on the CIFAR-10 test set")
+    .option("--data <dir>", "where CIFAR-10 is (default: $CIFAR10_DIR, then data/)")
+    .option("--confusion <file.svg>", "with --model, also draw the confusion matrix as SVG")
+    .option("--time-limit <seconds>", "with --model, the time limit for the whole test set")
     .helpOption("-h, --help", "show this help")
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
@@ -84,6 +97,22 @@ function parseArgs(args: string[]) {
     !(/^\d+$/.test(options.jobs) && Number(options.jobs) >= 1)
   ) {
     throw new UserError(`--jobs must be a whole number of at least 1, got '${options.jobs}'.`);
+  }
+  if (options.model && (options.submission !== undefined || options.submissions !== undefined)) {
+    throw new UserError(
+      "--model grades a model with the reference solution; a submission's model is its model.onnx (see --help).",
+    );
+  }
+  const hasModel = options.model || options.submission !== undefined ||
+    options.submissions !== undefined;
+  if (!hasModel && (options.confusion || options.timeLimit)) {
+    throw new UserError("--confusion and --time-limit need --model or a submission (see --help).");
+  }
+  const limit = Number(options.timeLimit);
+  if (options.timeLimit !== undefined && !(limit > 0)) {
+    throw new UserError(
+      `--time-limit must be a positive number of seconds, not "${options.timeLimit}".`,
+    );
   }
   return options;
 }
@@ -121,14 +150,30 @@ async function mainBatch(options: Options, config: Awaited<ReturnType<typeof loa
 export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const config = await loadConfig(options.config);
+  config.q4 = {
+    ...config.q4!,
+    ...(options.data ? { data: options.data } : {}),
+    ...(options.confusion ? { confusionImage: options.confusion } : {}),
+    ...(options.timeLimit ? { timeLimitSeconds: Number(options.timeLimit) } : {}),
+  };
   if (options.submissions !== undefined) return await mainBatch(options, config);
   const started = performance.now();
-  const submission = options.submission === undefined
-    ? referenceSubmission()
-    : await loadSubmission(options.submission, config.sandbox ?? DEFAULT_LIMITS);
-  const results = await gradeSubmission(submission, config);
+  let submission: Submission;
+  let questions = QUESTIONS;
+  if (options.submission !== undefined) {
+    submission = await loadSubmission(options.submission, config.sandbox ?? DEFAULT_LIMITS);
+  } else {
+    const reference = referenceSubmission();
+    submission = options.model
+      ? { ...reference, label: `${reference.label} with ${options.model}`, model: options.model }
+      : reference;
+    // The repository ships no trained model: without --model the reference grade leaves Q4 out.
+    if (!options.model) questions = QUESTIONS.filter((q) => q.id !== "q4");
+  }
+  const results = await gradeSubmission(submission, config, questions);
   const seconds = (performance.now() - started) / 1000;
   console.log(formatTable(submission.label, results));
+  if (options.confusion) console.log(`\nWrote ${options.confusion}`);
   if (options.json) {
     await writeJson(options.json, toGradescope(results, seconds));
     console.log(`\nWrote ${options.json}`);

@@ -115,3 +115,31 @@ Deno.test("--submissions grades a folder of submissions and writes the summary",
     assert.ok((await Deno.stat(`${out}/results/${name}.json`)).isFile);
   }
 });
+
+Deno.test("--model adds Q4; a broken model costs only Q4's points", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/model.onnx`, "not a model");
+  await Deno.writeFile(`${dir}/test_batch.bin`, new Uint8Array(3073 * 2));
+  const { code, out } = await grade("--model", `${dir}/model.onnx`, "--data", dir);
+  assert.equal(code, 1, out);
+  assert.match(out, /q3\s+db\s+37\/37 .* pass/);
+  assert.match(out, /q4\s+accuracy\s+-\s+-\s+0\/20\s+FAIL/);
+  assert.match(out, /q4 accuracy: .*model\.onnx is not an ONNX model/);
+  assert.match(out, /total\s+30\/50/);
+});
+
+Deno.test("Q4 flags without --model, or no test set, end in one sentence", async () => {
+  const empty = await Deno.makeTempDir();
+  for (
+    const [args, pattern] of [
+      [["--confusion", "c.svg"], /--confusion and --time-limit need --model/],
+      [["--model", "m.onnx", "--time-limit", "soon"], /--time-limit must be a positive number/],
+      [["--model", "m.onnx", "--data", empty], /no CIFAR-10 found in .* \(from --data\)/],
+    ] as const
+  ) {
+    const { code, err } = await grade(...args);
+    assert.equal(code, 2, `${args}: ${err}`);
+    assert.match(err, pattern);
+    assert.equal(err.trim().split("\n").length, 1, `one line, no stack trace: ${err}`);
+  }
+});

@@ -9,6 +9,7 @@
 
 import type { Conv1DRunner } from "./conv1d.ts";
 import type { SandboxLimits } from "./sandbox.ts";
+import type { CompetitionConfig } from "./model.ts";
 
 /** The result of grading one part of one question (one row of the score table). */
 export interface PartResult {
@@ -26,15 +27,26 @@ export interface PartResult {
   /** One or more sentences for the student: what failed, on which case, and by how much. */
   output: string;
   /**
-   * A number this part puts on Gradescope's leaderboard and the batch summary (Q4 sets
-   * `{ name: "accuracy", value, order: "desc" }`).
+   * For a part whose points grade a result rather than check it (Q4's accuracy): whether
+   * the part counts as passed, i.e. the model was scored. Absent: passed means full points.
    */
-  leaderboard?: { name: string; value: number; order?: "asc" | "desc" };
+  pass?: boolean;
+  /** Further lines for the report (Q4's per-class accuracy and confusion matrix). */
+  details?: string;
+  /** Gradescope leaderboard entries this part contributes (Q4's accuracy). */
+  leaderboard?: LeaderboardEntry[];
 }
 
-/** Whether a part earned all its points. */
+/** One column of Gradescope's leaderboard. */
+export interface LeaderboardEntry {
+  name: string;
+  value: number | string;
+  order?: "asc" | "desc";
+}
+
+/** Whether a part passed: its own verdict where it has one, else whether it earned all its points. */
 export function passed(r: PartResult): boolean {
-  return r.score >= r.maxScore;
+  return r.pass ?? r.score >= r.maxScore;
 }
 
 /**
@@ -60,6 +72,8 @@ export interface GradeConfig {
   points: Record<string, Record<string, number>>;
   /** Time and memory limits for sandboxed student code (defaults: `DEFAULT_LIMITS`). */
   sandbox?: SandboxLimits;
+  /** How Q4 scores a model (defaults in `grader/model.ts` where absent). */
+  q4?: CompetitionConfig;
 }
 
 /** A gradable question: its id and title, and how to grade a submission on it. */

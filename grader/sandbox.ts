@@ -13,7 +13,7 @@
  *   `memoryMb` with `prlimit --data` where `prlimit` exists, and a watchdog kills it if its
  *   resident memory passes `memoryMb` (typed arrays live outside the V8 heap);
  * - take `startSeconds` to start and import the module, and `caseSeconds` per case; past
- *   either it is killed.
+ *   either it is killed (and `prlimit --cpu` ends a child that outlives a killed grader).
  *
  * The child receives only the cases' inputs; the expected outputs stay in this process. It
  * answers in frames marked with a random token it read from stdin before the student's code
@@ -205,8 +205,20 @@ async function runChild(
     HARNESS,
     new URL(`file://${layers}`).href,
   ];
+  // RLIMIT_CPU is a backstop for a child the grader can no longer kill (the grader itself
+  // was killed): generous, since V8's helper threads also spend CPU time.
+  const cpuSeconds = Math.ceil(2 * (limits.startSeconds + limits.caseSeconds * cases.length));
   const [command, args] = await hasPrlimit()
-    ? ["prlimit", [`--data=${limits.memoryMb * 2 ** 20}`, "--", Deno.execPath(), ...denoArgs]]
+    ? [
+      "prlimit",
+      [
+        `--data=${limits.memoryMb * 2 ** 20}`,
+        `--cpu=${cpuSeconds}`,
+        "--",
+        Deno.execPath(),
+        ...denoArgs,
+      ],
+    ]
     : [Deno.execPath(), denoArgs];
   const child = new Deno.Command(command, {
     args,

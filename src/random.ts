@@ -42,10 +42,19 @@ export class Rng {
 
   /** A generator that continues exactly where the one whose `state` was saved left off. */
   static fromState(state: readonly number[]): Rng {
-    const rng = new Rng();
-    for (let i = 0; i < 4; i++) rng.#s[i] = state[i] >>> 0;
-    rng.#spare = state.length > 4 && !Number.isNaN(state[4]) ? state[4] : null;
-    return rng;
+    return new Rng().setState(state);
+  }
+
+  /**
+   * Continues, from now on, exactly where the generator whose `state` was saved left off;
+   * in place, so that layers holding this generator (e.g. dropout) resume with it.
+   */
+  setState(state: readonly number[]): this {
+    for (let i = 0; i < 4; i++) this.#s[i] = state[i] >>> 0;
+    this.#spare = state.length > 4 && typeof state[4] === "number" && !Number.isNaN(state[4])
+      ? state[4]
+      : null;
+    return this;
   }
 
   /** The next 32 random bits as an unsigned integer. */

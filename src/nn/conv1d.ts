@@ -6,7 +6,7 @@
 
 import { defaultRng, type Rng } from "../random.ts";
 import { contiguous, type DType, dtypeOf, formatShape, type Tensor, zeros } from "../tensor.ts";
-import { type Module, type Parameter, ShapeError } from "./module.ts";
+import { Layer, type Parameter, ShapeError, weightAndBias } from "./module.ts";
 
 /** Options beyond the handout's four arguments, with PyTorch's meaning and defaults. */
 export interface Conv1DOptions {
@@ -40,7 +40,7 @@ export interface Conv1DOptions {
  * const dx = conv.backward(zeros(y.shape)); // shape (3, 8, 20); conv.dW, conv.db set
  * ```
  */
-export class Conv1D implements Module {
+export class Conv1D extends Layer {
   readonly inChannel: number;
   readonly outChannel: number;
   readonly kernelSize: number;
@@ -61,6 +61,7 @@ export class Conv1D implements Module {
     stride = 1,
     options: Conv1DOptions = {},
   ) {
+    super();
     const { padding = 0, dilation = 1, groups = 1, bias = true, dtype = "float64" } = options;
     const name = `Conv1D(${inChannel}, ${outChannel}, ${kernelSize}, ${stride})`;
     for (
@@ -160,8 +161,9 @@ export class Conv1D implements Module {
     delta = contiguous(delta);
     const dtype = dtypeOf(this.W);
     const dx = zeros(x.shape, dtype);
-    this.dW = zeros(this.W.shape, dtype);
-    this.db = this.b ? zeros(this.b.shape, dtype) : null;
+    // Zeroed in place, not reallocated, so the `grad` of `parameters()` stays the same tensor.
+    this.dW.data.fill(0);
+    this.db?.data.fill(0);
     const { inChannel, outChannel, kernelSize: K, stride: s, dilation: d, padding: p } = this;
     const cg = inChannel / this.groups;
     const og = outChannel / this.groups;
@@ -197,10 +199,8 @@ export class Conv1D implements Module {
   }
 
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */
-  parameters(): Parameter[] {
-    const params: Parameter[] = [{ name: "weight", value: this.W, grad: this.dW }];
-    if (this.b && this.db) params.push({ name: "bias", value: this.b, grad: this.db });
-    return params;
+  override ownParameters(): Parameter[] {
+    return weightAndBias(this.W, this.dW, this.b, this.db);
   }
 
   #name(): string {

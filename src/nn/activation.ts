@@ -1,0 +1,91 @@
+/**
+ * Element-wise activations: `ReLU` and `GELU`, matching `torch.nn.ReLU` and
+ * `torch.nn.GELU` (the exact erf form, PyTorch's default). They have no parameters and
+ * work in the dtype of their input.
+ *
+ * @module
+ */
+
+import erf from "@stdlib/math-base-special-erf";
+import { contiguous, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
+import { checkDelta, saved } from "./check.ts";
+import { Layer } from "./module.ts";
+
+/**
+ * An element-wise activation: the bookkeeping once, so that each activation is only its
+ * function (`apply`) and its derivative (`gradient`), written side by side.
+ */
+abstract class Elementwise extends Layer {
+  #x: Tensor | null = null;
+
+  /** `Y[i] = f(X[i])` for every element. */
+  protected abstract apply(X: FloatArray, Y: FloatArray): void;
+  /** `DX[i] = f'(X[i]) · D[i]` for every element. */
+  protected abstract gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void;
+
+  forward(x: Tensor): Tensor {
+    x = contiguous(x);
+    this.#x = x;
+    const y = zeros(x.shape, dtypeOf(x));
+    this.apply(x.data, y.data);
+    return y;
+  }
+
+  backward(delta: Tensor): Tensor {
+    const name = `${this.constructor.name}()`;
+    const x = saved(name, this.#x);
+    checkDelta(name, x.shape, delta);
+    const dx = zeros(x.shape, dtypeOf(x));
+    this.gradient(x.data, contiguous(delta).data, dx.data);
+    return dx;
+  }
+}
+
+/**
+ * `max(x, 0)` element-wise; the gradient passes where the input was positive (at 0 it is
+ * 0, as in PyTorch).
+ *
+ * @example
+ * ```ts
+ * const relu = new ReLU();
+ * relu.forward(tensor(new Float64Array([-1, 2]), [2])); // [0, 2]
+ * relu.backward(tensor(new Float64Array([5, 5]), [2])); // [0, 5]
+ * ```
+ */
+export class ReLU extends Elementwise {
+  protected apply(X: FloatArray, Y: FloatArray): void {
+    for (let i = 0; i < X.length; i++) Y[i] = X[i] > 0 ? X[i] : 0;
+  }
+
+  protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
+    for (let i = 0; i < X.length; i++) DX[i] = X[i] > 0 ? D[i] : 0;
+  }
+}
+
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * The Gaussian error linear unit in its exact form, `x · Φ(x) = x/2 · (1 + erf(x/√2))`,
+ * as `torch.nn.GELU()` computes by default (not the tanh approximation). Its derivative
+ * is `Φ(x) + x · φ(x)`.
+ *
+ * @example
+ * ```ts
+ * const gelu = new GELU();
+ * gelu.forward(tensor(new Float64Array([-1, 0, 1]), [3])); // [-0.1587, 0, 0.8413]
+ * ```
+ */
+export class GELU extends Elementwise {
+  protected apply(X: FloatArray, Y: FloatArray): void {
+    for (let i = 0; i < X.length; i++) Y[i] = 0.5 * X[i] * (1 + erf(X[i] * Math.SQRT1_2));
+  }
+
+  protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
+    for (let i = 0; i < X.length; i++) {
+      const v = X[i];
+      const cdf = 0.5 * (1 + erf(v * Math.SQRT1_2));
+      const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+      DX[i] = D[i] * (cdf + v * pdf);
+    }
+  }
+}

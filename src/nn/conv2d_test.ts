@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { type Gemm, gemmReference, setGemm } from "../kernels/gemm.ts";
+import { Rng } from "../random.ts";
+import { maxAbsDiff, zeros } from "../tensor.ts";
+import { Conv2D } from "./conv2d.ts";
+import { ShapeError } from "./module.ts";
+import { fixtureTests } from "./testing.ts";
+
+fixtureTests("conv2d", "Conv2D");
+
+Deno.test("Conv2D does its arithmetic through gemm, so a faster kernel can replace it", () => {
+  let calls = 0;
+  const counting: Gemm = (...args) => {
+    calls++;
+    gemmReference(...args);
+  };
+  const previous = setGemm(counting);
+  try {
+    const conv = new Conv2D(2, 3, 3, 1, { rng: new Rng(1) });
+    const y = conv.forward(zeros([2, 2, 5, 5]));
+    assert.equal(calls, 2, "one gemm per image forward");
+    conv.backward(zeros(y.shape));
+    assert.equal(calls, 6, "two gemms per image backward");
+  } finally {
+    setGemm(previous);
+  }
+});
+
+Deno.test("Conv2D initialises like PyTorch: uniform within ±1/sqrt(in·kh·kw), seeded", () => {
+  const a = new Conv2D(4, 6, [3, 2], 1, { rng: new Rng(42) });
+  const b = new Conv2D(4, 6, [3, 2], 1, { rng: new Rng(42) });
+  const bound = 1 / Math.sqrt(4 * 3 * 2);
+  assert.deepEqual(a.W.shape, [6, 4, 3, 2]);
+  assert.deepEqual(a.b!.shape, [6]);
+  assert.deepEqual([...a.W.data], [...b.W.data]);
+  assert.ok(a.W.data.every((w) => Math.abs(w) <= bound));
+  assert.ok(Math.max(...a.W.data.map(Math.abs)) > 0.8 * bound, "spans the range");
+  assert.deepEqual(a.parameters().map((p) => p.name), ["weight", "bias"]);
+  assert.equal(new Conv2D(4, 6, 3, 1, { bias: false }).parameters().length, 1);
+  const c32 = new Conv2D(4, 6, 3, 1, { dtype: "float32" });
+  assert.ok(c32.W.data instanceof Float32Array && c32.dW.data instanceof Float32Array);
+});
+
+Deno.test("Conv2D takes non-contiguous input views", () => {
+  const rng = new Rng(5);
+  const conv = new Conv2D(3, 4, 3, 2, { padding: 1, rng });
+  const base = rng.fillNormal(zeros([2, 6, 7, 3])); // (batch, h, w, channels)
+  const view = base.transpose(0, 3, 1, 2);
+  const dense = zeros(view.shape);
+  for (let n = 0; n < 2; n++) {
+    for (let c = 0; c < 3; c++) {
+      for (let h = 0; h < 6; h++) {
+        for (let w = 0; w < 7; w++) dense.set(n, c, h, w, view.get(n, c, h, w));
+      }
+    }
+  }
+  assert.equal(maxAbsDiff(conv.forward(view), conv.forward(dense)), 0);
+});
+
+Deno.test("Conv2D rejects bad shapes with errors that name the layer and shapes", () => {
+  const conv = new Conv2D(3, 8, 3, 2);
+  assert.throws(
+    () => conv.forward(zeros([2, 4, 9, 9])),
+    (e: Error) =>
+      e instanceof ShapeError && e.message.includes("Conv2D(3, 8, 3, 2)") &&
+      e.message.includes("(batch, 3, height, width)") && e.message.includes("(2, 4, 9, 9)"),
+  );
+  assert.throws(
+    () => conv.forward(zeros([3, 9, 9])),
+    /\(batch, 3, height, width\), got \(3, 9, 9\)/,
+  );
+  assert.throws(
+    () => conv.forward(zeros([2, 3, 2, 9])),
+    (e: Error) =>
+      e instanceof ShapeError && /smaller than the kernel \(3, 3\)/.test(e.message) &&
+      e.message.includes("(2, 3, 2, 9)"),
+  );
+  // Padding makes a small input large enough.
+  assert.deepEqual(new Conv2D(3, 8, 3, 1, { padding: 1 }).forward(zeros([1, 3, 2, 2])).shape, [
+    1,
+    8,
+    2,
+    2,
+  ]);
+  assert.throws(() => conv.forward(zeros([2, 3, 9, 9], "float32")), /float32/);
+  assert.throws(() => conv.backward(zeros([2, 8, 4, 4])), /before forward/);
+  conv.forward(zeros([2, 3, 9, 9]));
+  assert.throws(
+    () => conv.backward(zeros([2, 8, 4, 5])),
+    (e: Error) =>
+      e instanceof ShapeError && /expected delta of shape \(2, 8, 4, 4\)/.test(e.message),
+  );
+  assert.throws(() => new Conv2D(3, 8, 0), /kernelSize must be an integer >= 1/);
+  assert.throws(() => new Conv2D(3, 8, 3, 1, { padding: -1 }), /padding must be an integer >= 0/);
+});

@@ -1,0 +1,190 @@
+/**
+ * `BatchNorm2D`, matching `torch.nn.BatchNorm2d`.
+ *
+ * @module
+ */
+
+import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
+import { checkDelta, checkDType, checkImage, checkInteger, saved } from "./check.ts";
+import { Layer, type NamedTensor, type Parameter, ShapeError } from "./module.ts";
+
+/** Options with PyTorch's meaning and defaults. */
+export interface BatchNorm2DOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /**
+   * PyTorch's convention: `running = (1 − momentum) · running + momentum · batch`
+   * (default 0.1). Note this is the opposite of the optimizer's momentum.
+   */
+  momentum?: number;
+  /** Whether the layer has a learned scale `weight` and shift `bias` (default true). */
+  affine?: boolean;
+  /** The parameters' and running statistics' dtype (default float64). */
+  dtype?: DType;
+}
+
+/**
+ * Normalises each channel of `(batch, numFeatures, h, w)` input, then scales by `weight`
+ * (γ, initially 1) and shifts by `bias` (β, initially 0).
+ *
+ * In training mode it uses the batch's mean and biased variance over `(batch, h, w)`, and
+ * updates the buffers `runningMean` and `runningVar` (the latter with the unbiased
+ * variance, as PyTorch does). In eval mode it uses the running statistics instead, and the
+ * layer is a fixed per-channel affine map. The running statistics are buffers
+ * (`running_mean`, `running_var` in {@linkcode Layer.buffers}), not parameters. PyTorch's
+ * `num_batches_tracked` buffer is not kept: with a fixed momentum it has no effect.
+ *
+ * @example
+ * ```ts
+ * const bn = new BatchNorm2D(16);
+ * const y = bn.forward(x); // x of shape (batch, 16, h, w); updates bn.runningMean/Var
+ * const dx = bn.backward(delta); // bn.dWeight, bn.dBias set
+ * bn.eval(); // now normalises with the running statistics
+ * ```
+ */
+export class BatchNorm2D extends Layer {
+  readonly numFeatures: number;
+  readonly eps: number;
+  readonly momentum: number;
+  /** γ, shape `(numFeatures,)`, or null without `affine`. */
+  weight: Tensor | null;
+  /** β, shape `(numFeatures,)`, or null without `affine`. */
+  bias: Tensor | null;
+  dWeight: Tensor | null;
+  dBias: Tensor | null;
+  runningMean: Tensor;
+  runningVar: Tensor;
+  /** What backward needs: the normalised input x̂, 1/σ per channel, and the mode used. */
+  #saved: { xhat: Tensor; invStd: Float64Array; training: boolean } | null = null;
+
+  constructor(numFeatures: number, options: BatchNorm2DOptions = {}) {
+    super();
+    const { eps = 1e-5, momentum = 0.1, affine = true, dtype = "float64" } = options;
+    checkInteger(`BatchNorm2D(${numFeatures})`, "numFeatures", numFeatures, 1);
+    if (!(eps > 0) || !(momentum >= 0 && momentum <= 1)) {
+      throw new RangeError(
+        `BatchNorm2D(${numFeatures}): eps must be > 0 and momentum in [0, 1], got eps=${eps}, momentum=${momentum}`,
+      );
+    }
+    this.numFeatures = numFeatures;
+    this.eps = eps;
+    this.momentum = momentum;
+    this.weight = affine ? zeros([numFeatures], dtype) : null;
+    this.weight?.data.fill(1);
+    this.bias = affine ? zeros([numFeatures], dtype) : null;
+    this.dWeight = affine ? zeros([numFeatures], dtype) : null;
+    this.dBias = affine ? zeros([numFeatures], dtype) : null;
+    this.runningMean = zeros([numFeatures], dtype);
+    this.runningVar = zeros([numFeatures], dtype);
+    this.runningVar.data.fill(1);
+  }
+
+  forward(x: Tensor): Tensor {
+    const name = this.#name();
+    checkImage(name, x, this.numFeatures);
+    checkDType(name, x, dtypeOf(this.runningMean));
+    x = contiguous(x);
+    const [batch, C, H, W] = x.shape;
+    const area = H * W, count = batch * area;
+    if (this.training && count < 2) {
+      throw new ShapeError(
+        `${name}: training needs more than one value per channel, got input of shape (${batch}, ${C}, ${H}, ${W})`,
+      );
+    }
+    const X = x.data, RM = this.runningMean.data, RV = this.runningVar.data;
+    const mean = new Float64Array(C), invStd = new Float64Array(C);
+    if (this.training) {
+      for (let c = 0; c < C; c++) {
+        let sum = 0;
+        for (let n = 0; n < batch; n++) {
+          for (let i = (n * C + c) * area, end = i + area; i < end; i++) sum += X[i];
+        }
+        const mu = sum / count;
+        let sq = 0; // two passes: the variance of deviations, not E[x²] − E[x]², for accuracy
+        for (let n = 0; n < batch; n++) {
+          for (let i = (n * C + c) * area, end = i + area; i < end; i++) sq += (X[i] - mu) ** 2;
+        }
+        mean[c] = mu;
+        invStd[c] = 1 / Math.sqrt(sq / count + this.eps);
+        const m = this.momentum;
+        RM[c] = (1 - m) * RM[c] + m * mu;
+        RV[c] = (1 - m) * RV[c] + m * sq / (count - 1);
+      }
+    } else {
+      for (let c = 0; c < C; c++) {
+        mean[c] = RM[c];
+        invStd[c] = 1 / Math.sqrt(RV[c] + this.eps);
+      }
+    }
+    const xhat = zeros(x.shape, dtypeOf(x)), y = zeros(x.shape, dtypeOf(x));
+    const XH = xhat.data, Y = y.data, G = this.weight?.data, B = this.bias?.data;
+    for (let n = 0; n < batch; n++) {
+      for (let c = 0; c < C; c++) {
+        const mu = mean[c], s = invStd[c], g = G ? G[c] : 1, b = B ? B[c] : 0;
+        for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
+          XH[i] = (X[i] - mu) * s;
+          Y[i] = XH[i] * g + b;
+        }
+      }
+    }
+    this.#saved = { xhat, invStd, training: this.training };
+    return y;
+  }
+
+  /**
+   * In training mode the batch statistics depend on every input, so
+   * `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))` per channel; in eval mode the layer
+   * is affine and `dx = γ/σ · dy`. Sets `dWeight = Σ dy · x̂` and `dBias = Σ dy`.
+   */
+  backward(delta: Tensor): Tensor {
+    const { xhat, invStd, training } = saved(this.#name(), this.#saved);
+    checkDelta(this.#name(), xhat.shape, delta);
+    const D = contiguous(delta).data, XH = xhat.data, G = this.weight?.data;
+    const [batch, C, H, W] = xhat.shape;
+    const area = H * W, count = batch * area;
+    const dx = zeros(xhat.shape, dtypeOf(xhat));
+    const DX = dx.data, DG = this.dWeight?.data, DB = this.dBias?.data;
+    for (let c = 0; c < C; c++) {
+      let sumD = 0, sumDX = 0;
+      for (let n = 0; n < batch; n++) {
+        for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
+          sumD += D[i];
+          sumDX += D[i] * XH[i];
+        }
+      }
+      if (DG && DB) {
+        DG[c] = sumDX;
+        DB[c] = sumD;
+      }
+      const scale = (G ? G[c] : 1) * invStd[c];
+      const meanD = training ? sumD / count : 0, meanDX = training ? sumDX / count : 0;
+      for (let n = 0; n < batch; n++) {
+        for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
+          DX[i] = scale * (D[i] - meanD - XH[i] * meanDX);
+        }
+      }
+    }
+    return dx;
+  }
+
+  /** `weight` (γ) and `bias` (β) with their gradients, when affine. */
+  override ownParameters(): Parameter[] {
+    if (!this.weight || !this.bias || !this.dWeight || !this.dBias) return [];
+    return [
+      { name: "weight", value: this.weight, grad: this.dWeight },
+      { name: "bias", value: this.bias, grad: this.dBias },
+    ];
+  }
+
+  /** `running_mean` and `running_var`, PyTorch's buffer names. */
+  override ownBuffers(): NamedTensor[] {
+    return [
+      { name: "running_mean", value: this.runningMean },
+      { name: "running_var", value: this.runningVar },
+    ];
+  }
+
+  #name(): string {
+    return `BatchNorm2D(${this.numFeatures})`;
+  }
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { tensor, zeros } from "../tensor.ts";
+import { ShapeError } from "./module.ts";
+import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "./pool.ts";
+import { fixtureTests } from "./testing.ts";
+
+fixtureTests("maxpool2d", "MaxPool2D");
+fixtureTests("avgpool2d", "AvgPool2D");
+fixtureTests("global_avg_pool", "GlobalAvgPool2D");
+
+Deno.test("MaxPool2D sends the gradient to the first maximum of a tied window", () => {
+  const pool = new MaxPool2D(2);
+  const y = pool.forward(tensor(new Float64Array([1, 1, 1, 1]), [1, 1, 2, 2]));
+  assert.deepEqual([...y.data], [1]);
+  assert.deepEqual([...pool.backward(tensor(new Float64Array([5]), [1, 1, 1, 1])).data], [
+    5,
+    0,
+    0,
+    0,
+  ]);
+});
+
+Deno.test("MaxPool2D propagates NaN, as PyTorch does", () => {
+  const y = new MaxPool2D(2).forward(tensor(new Float64Array([1, NaN, 3, 2]), [1, 1, 2, 2]));
+  assert.ok(Number.isNaN(y.data[0]));
+});
+
+Deno.test("pools keep the input's dtype", () => {
+  for (const pool of [new MaxPool2D(2), new AvgPool2D(2), new GlobalAvgPool2D()]) {
+    const y = pool.forward(zeros([1, 2, 4, 4], "float32"));
+    assert.ok(y.data instanceof Float32Array);
+    assert.ok(pool.backward(zeros(y.shape, "float32")).data instanceof Float32Array);
+  }
+});
+
+Deno.test("pools reject bad shapes with errors that name the layer and shapes", () => {
+  assert.throws(
+    () => new MaxPool2D(3, 2).forward(zeros([2, 4, 2, 5])),
+    (e: Error) =>
+      e instanceof ShapeError && e.message.includes("MaxPool2D(3, 2, 0)") &&
+      e.message.includes("(2, 4, 2, 5)") && e.message.includes("smaller than the kernel (3, 3)"),
+  );
+  assert.throws(
+    () => new AvgPool2D(2).forward(zeros([4, 8, 8])),
+    (e: Error) =>
+      e instanceof ShapeError && e.message.includes("AvgPool2D(2, 2, 0)") &&
+      e.message.includes("(batch, channels, height, width), got (4, 8, 8)"),
+  );
+  assert.throws(() => new GlobalAvgPool2D().forward(zeros([4, 8])), /GlobalAvgPool2D\(\)/);
+  assert.throws(() => new MaxPool2D(2, 2, 2), /padding must be at most half the kernel size/);
+  const pool = new MaxPool2D(2);
+  pool.forward(zeros([1, 1, 4, 4]));
+  assert.throws(() => pool.backward(zeros([1, 1, 4, 4])), /expected delta of shape \(1, 1, 2, 2\)/);
+});
