@@ -45,7 +45,6 @@ import {
   int64Tensor,
   model,
   node,
-  OPSET,
   valueInfo,
 } from "./graph.ts";
 import { DataType, encodeModel, type NodeProto, type TensorProto } from "./proto.ts";
