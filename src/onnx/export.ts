@@ -26,6 +26,7 @@
  * @module
  */
 
+import { UserError } from "../errors.ts";
 import { GELU, ReLU } from "../nn/activation.ts";
 import { Conv1D } from "../nn/conv1d.ts";
 import { Conv2D } from "../nn/conv2d.ts";
@@ -44,7 +45,6 @@ import {
   int64Tensor,
   model,
   node,
-  OPSET,
   valueInfo,
 } from "./graph.ts";
 import { DataType, encodeModel, type NodeProto, type TensorProto } from "./proto.ts";
@@ -256,6 +256,8 @@ function emit(b: Builder, module: Module, path: string, x: Value): Value {
  * Writes `net` to `path` as ONNX atomically (a temporary file beside it, then a rename), so
  * a failed write never leaves a partial model.
  *
+ * @throws {UserError} when the file cannot be written.
+ *
  * @example
  * ```ts
  * await saveOnnx(net, "runs/quick/model.onnx", { docString: "quick recipe, 72.4% on the test set" });
@@ -268,6 +270,11 @@ export async function saveOnnx(
 ): Promise<void> {
   const bytes = exportOnnx(net, options);
   const tmp = `${path}.tmp`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  try {
+    await Deno.writeFile(tmp, bytes);
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new UserError(`cannot write the model to ${path} (${(error as Error).message}).`);
+  }
 }

@@ -124,7 +124,7 @@ for (const [label, build] of [["plain", plainNet], ["residual", residualNet]] as
   }
 }
 
-Deno.test("the exported model names its producer, opset, nodes and state_dict keys", async () => {
+Deno.test("the exported model names its producer, opset, nodes and state_dict keys", () => {
   const net = residualNet("float32");
   const proto = decodeModel(exportOnnx(net, { docString: "test run" }));
   assert.equal(proto.producer_name, PRODUCER_NAME);
