@@ -20,3 +20,6 @@ chmod +x run_autograder setup.sh
 deno install
 deno cache grader/main.ts
 deno cache --no-config --import-map=grader/sandbox/import_map.json grader/sandbox/harness.ts
+# Q4 scores each model.onnx on the CIFAR-10 test set, in data/ where the grader looks by
+# default; fetch it now, since grading should not depend on the network.
+deno eval 'import { downloadCifar10 } from "./src/data/download.ts"; await downloadCifar10("data");'
