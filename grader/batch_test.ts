@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { type BatchEntry, gradeBatch, leaderboard, writeBatch } from "./batch.ts";
+import { FIXTURES_DIR, loadFixtures } from "../fixtures/mod.ts";
+import { IMAGE_BYTES, RECORD_BYTES, TEST_FILE } from "../src/data/cifar10.ts";
+import { accuracyOf, type BatchEntry, gradeBatch, leaderboard, writeBatch } from "./batch.ts";
 import { loadConfig } from "./grade.ts";
 import { passed } from "./question.ts";
 
@@ -177,4 +179,63 @@ Deno.test("the leaderboard orders by Q4 accuracy, then points, then name", () =>
     entry("d", 5, 61),
   ]).map((e) => e.name);
   assert.deepEqual(order, ["c", "d", "b", "a"]);
+});
+
+Deno.test("models' accuracies reach the summary, the leaderboard and results.json", async () => {
+  const fixtures = await loadFixtures("onnx");
+  const models = ["onnx-dynamic", "onnx-fixed-batch-1"];
+  const cases = models.map((name) => fixtures.cases.find((c) => c.name === name)!);
+  const predictions = cases.map((c) => Array.from(fixtures.tensor(c, "predictions").data));
+  // A test set of the fixture's 23 images, the first 13 labelled as the first model predicts.
+  const labels = predictions[0].map((p, i) => i < 13 ? p : (p + 3) % 10);
+  const data = await Deno.makeTempDir();
+  const images = fixtures.tensor(cases[0], "images").data;
+  const records = new Uint8Array(labels.length * RECORD_BYTES);
+  labels.forEach((label, i) => {
+    records[i * RECORD_BYTES] = label;
+    records.set(images.subarray(i * IMAGE_BYTES, (i + 1) * IMAGE_BYTES), i * RECORD_BYTES + 1);
+  });
+  await Deno.writeFile(`${data}/${TEST_FILE}`, records);
+  const percent = (p: number[]) =>
+    Math.round(p.filter((v, i) => v === labels[i]).length / labels.length * 10000) / 100;
+
+  const batch = await Deno.makeTempDir();
+  for (const [i, name] of ["ada", "grace"].entries()) {
+    await Deno.mkdir(`${batch}/${name}`);
+    await Deno.copyFile(`${FIXTURES_DIR}/${models[i]}.onnx`, `${batch}/${name}/model.onnx`);
+  }
+  await Deno.mkdir(`${batch}/linus`);
+  await Deno.writeTextFile(`${batch}/linus/model.onnx`, "not a model");
+  await Deno.mkdir(`${batch}/margaret`);
+  await Deno.copyFile(`${SUBMISSIONS}/correct/layers.ts`, `${batch}/margaret/layers.ts`);
+
+  const withData = { ...config, q4: { ...config.q4!, data } };
+  const graded = await gradeBatch(batch, withData, { jobs: 2 });
+  const accuracy: Record<string, number | null> = Object.fromEntries(
+    graded.map((e) => [e.name, accuracyOf(e.results)]),
+  );
+  assert.deepEqual({ ...accuracy }, {
+    ada: percent(predictions[0]),
+    grace: percent(predictions[1]),
+    linus: null,
+    margaret: null,
+  });
+  const ranked = ["ada", "grace"].sort((a, b) => accuracy[b]! - accuracy[a]! || a.localeCompare(b));
+  // Without an accuracy, margaret's 20 Q3 points rank her above linus's broken model.
+  assert.deepEqual(leaderboard(graded).map((e) => e.name), [...ranked, "margaret", "linus"]);
+  const out = await Deno.makeTempDir();
+  await writeBatch(out, graded, 1);
+  const board = (await Deno.readTextFile(`${out}/leaderboard.csv`)).trim().split("\n");
+  assert.ok(board[1].startsWith(`1,${ranked[0]},${accuracy[ranked[0]]},`), board[1]);
+  assert.ok(board[4].startsWith("4,linus,,"), board[4]);
+  const results = JSON.parse(await Deno.readTextFile(`${out}/results/ada.json`));
+  assert.deepEqual(results.leaderboard[0], {
+    name: "Accuracy",
+    value: accuracy.ada,
+    order: "desc",
+  });
+  assert.match(
+    graded.find((e) => e.name === "linus")!.results.find((r) => r.question === "q4")!.output,
+    /not an ONNX model/,
+  );
 });
