@@ -231,6 +231,18 @@ export async function writeBatch(dir: string, entries: BatchEntry[], seconds: nu
   }
 }
 
+/** The first failure worth reading: a real one before the parts that were not submitted. */
+function firstProblem(results: PartResult[]): string {
+  const failed = results.filter((r) => !passed(r));
+  const real = failed.find((r) => r.output !== "not submitted");
+  if (real) {
+    const message = real.output.split("\n")[0].replace(/^\d+ of \d+ cases failed; first: /, "");
+    return `${real.question} ${real.part}: ${message}`;
+  }
+  const missing = [...new Set(failed.map((r) => r.question))];
+  return missing.length ? `not submitted: ${missing.join(", ")}` : "";
+}
+
 /**
  * The batch as a terminal table: each submission's points, accuracy and seconds, best
  * first, with the first failure of each.
@@ -245,14 +257,14 @@ export function formatBatch(entries: BatchEntry[]): string {
   const rows = leaderboard(entries).map((e, i) => {
     const { score, maxScore } = totals(e.results);
     const accuracy = accuracyOf(e.results);
-    const problem = e.error ?? e.results.find((r) => !passed(r))?.output ?? "";
+    const problem = e.error ?? firstProblem(e.results);
     return [
       String(i + 1),
       e.name,
       `${score}/${maxScore}`,
       accuracy === null ? "-" : accuracy.toFixed(2),
       e.seconds.toFixed(2),
-      problem.length > 70 ? `${problem.slice(0, 67)}...` : problem,
+      problem.length > 100 ? `${problem.slice(0, 97)}...` : problem,
     ];
   });
   const all = [header, ...rows];
