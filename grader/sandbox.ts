@@ -257,12 +257,6 @@ async function runChild(
   let garbled = false;
   const reader = new FrameReader(token);
   const handle = (frame: Frame) => {
-    clearTimeout(timer);
-    const running = results.length;
-    timer = setTimeout(
-      () => kill(`timed out after ${limits.caseSeconds} s (case ${running + 1})`),
-      limits.caseSeconds * 1000,
-    );
     if (frame.kind === FRAME.loadFailed) {
       loadError = clean(decodeMessage(frame), folder);
     } else if (frame.kind === FRAME.case) {
@@ -273,6 +267,13 @@ async function runChild(
     } else if (frame.kind === FRAME.done) {
       done = true;
     }
+    // Each frame starts the clock for the next case (1-based in the message).
+    clearTimeout(timer);
+    const running = results.length + 1;
+    timer = setTimeout(
+      () => kill(`timed out after ${limits.caseSeconds} s (case ${running})`),
+      limits.caseSeconds * 1000,
+    );
   };
   const stderr = tail(child.stderr, 4096);
   try {

@@ -84,3 +84,21 @@ export { Conv1D } from "./impl/conv.ts";
     assert.match(r.output, /importing layers\.ts threw NotFound/);
   }
 });
+
+Deno.test("the time limit is per case: earlier cases keep their results, later ones say why", async () => {
+  const dir = await Deno.makeTempDir();
+  const correct = await Deno.readTextFile(`${SUBMISSIONS}/correct/layers.ts`);
+  const looping = correct.replace(
+    "  forward(x: Arr): Arr {\n",
+    "  forward(x: Arr): Arr {\n    if (++calls === 3) for (;;);\n",
+  ) + "let calls = 0;\n";
+  assert.notEqual(looping, correct + "let calls = 0;\n");
+  await Deno.writeTextFile(`${dir}/layers.ts`, looping);
+  const limits = { ...LIMITS, caseSeconds: 1 };
+  const [forward] = await gradeConv1D(sandboxConv1D(`${dir}/layers.ts`, limits), fixtures, config);
+  assert.equal(forward.casesPassed, 2);
+  assert.match(
+    forward.output,
+    /^35 of 37 cases failed; first: random-01: timed out after 1 s \(case 3\)$/,
+  );
+});
