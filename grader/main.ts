@@ -70,10 +70,13 @@ function parseArgs(args: string[]) {
       "with --submissions, how many to grade at once (default: the number of cores)",
     )
     .option("--config <file>", "points and tolerance per question", DEFAULT_CONFIG)
-    .option("--model <file>", "also grade Q4: score this ONNX model on the CIFAR-10 test set")
+    .option(
+      "--model <file>",
+      "with the reference solution, also grade Q4: score this ONNX model on the CIFAR-10 test set",
+    )
     .option("--data <dir>", "where CIFAR-10 is (default: $CIFAR10_DIR, then data/)")
-    .option("--confusion <file.svg>", "with --model, also draw the confusion matrix as SVG")
-    .option("--time-limit <seconds>", "with --model, the time limit for the whole test set")
+    .option("--confusion <file.svg>", "with Q4, also draw the confusion matrix as SVG")
+    .option("--time-limit <seconds>", "with Q4, the time limit for the whole test set")
     .helpOption("-h, --help", "show this help")
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
