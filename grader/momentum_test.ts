@@ -16,7 +16,7 @@ Deno.test("the reference answers.json comes from the solver and earns every poin
   const text = referenceAnswers();
   assert.deepEqual(JSON.parse(text), { q1: "2.000", q2: "-7.554" });
   const results = await gradeSubmission(
-    { label: "reference", conv1d: null, answers: text },
+    { label: "reference", conv1d: null, answers: text, model: null },
     config,
     [q1, q2],
   );

@@ -8,6 +8,8 @@
  */
 
 import type { Conv1DRunner } from "./conv1d.ts";
+import type { SandboxLimits } from "./sandbox.ts";
+import type { CompetitionConfig } from "./model.ts";
 
 /** The result of grading one part of one question (one row of the score table). */
 export interface PartResult {
@@ -24,11 +26,27 @@ export interface PartResult {
   maxScore: number;
   /** One or more sentences for the student: what failed, on which case, and by how much. */
   output: string;
+  /**
+   * For a part whose points grade a result rather than check it (Q4's accuracy): whether
+   * the part counts as passed, i.e. the model was scored. Absent: passed means full points.
+   */
+  pass?: boolean;
+  /** Further lines for the report (Q4's per-class accuracy and confusion matrix). */
+  details?: string;
+  /** Gradescope leaderboard entries this part contributes (Q4's accuracy). */
+  leaderboard?: LeaderboardEntry[];
 }
 
-/** Whether a part earned all its points. */
+/** One column of Gradescope's leaderboard. */
+export interface LeaderboardEntry {
+  name: string;
+  value: number | string;
+  order?: "asc" | "desc";
+}
+
+/** Whether a part passed: its own verdict where it has one, else whether it earned all its points. */
 export function passed(r: PartResult): boolean {
-  return r.score >= r.maxScore;
+  return r.pass ?? r.score >= r.maxScore;
 }
 
 /**
@@ -42,6 +60,8 @@ export interface Submission {
   conv1d: Conv1DRunner | null;
   /** The raw text of the submission's `answers.json` (Q1, Q2; format in grader/momentum.ts). */
   answers: string | null;
+  /** The path of the submission's `model.onnx` (Q4). */
+  model: string | null;
 }
 
 /** The grader's settings, from `grader/config.json`. */
@@ -50,6 +70,10 @@ export interface GradeConfig {
   tolerance: number;
   /** Points per question and part. */
   points: Record<string, Record<string, number>>;
+  /** Time and memory limits for sandboxed student code (defaults: `DEFAULT_LIMITS`). */
+  sandbox?: SandboxLimits;
+  /** How Q4 scores a model (defaults in `grader/model.ts` where absent). */
+  q4?: CompetitionConfig;
 }
 
 /** A gradable question: its id and title, and how to grade a submission on it. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type PartResult, passed } from "./question.ts";
+import { type LeaderboardEntry, type PartResult, passed } from "./question.ts";
 
 /** Gradescope's autograder `results.json` (the fields this grader fills in). */
 export interface GradescopeResults {
@@ -19,7 +19,7 @@ export interface GradescopeResults {
     output: string;
     visibility: "visible";
   }[];
-  leaderboard?: { name: string; value: number | string; order?: "asc" | "desc" }[];
+  leaderboard?: LeaderboardEntry[];
 }
 
 /** Sums of a list of results. */
@@ -71,6 +71,12 @@ export function formatTable(label: string, results: PartResult[]): string {
   const notes = results.filter((r) => !passed(r)).map((r) =>
     `  ${r.question} ${r.part}: ${r.output}`
   );
+  const details = results.filter((r) => r.details).flatMap((r) => [
+    "",
+    `${r.question} ${r.part}: ${r.output}`,
+    "",
+    r.details!,
+  ]);
   return [
     `Grading ${label}`,
     "",
@@ -80,11 +86,13 @@ export function formatTable(label: string, results: PartResult[]): string {
     rule,
     line(footer),
     ...(notes.length ? ["", "Failed parts:", ...notes] : []),
+    ...details,
   ].join("\n");
 }
 
 /**
- * The results in Gradescope's `results.json` schema.
+ * The results in Gradescope's `results.json` schema. The leaderboard is `leaderboard` when
+ * given, else the entries the parts contribute (none: no leaderboard).
  *
  * @example
  * ```ts
@@ -94,7 +102,7 @@ export function formatTable(label: string, results: PartResult[]): string {
 export function toGradescope(
   results: PartResult[],
   executionTime: number,
-  leaderboard?: GradescopeResults["leaderboard"],
+  leaderboard: LeaderboardEntry[] = results.flatMap((r) => r.leaderboard ?? []),
 ): GradescopeResults {
   return {
     score: totals(results).score,
@@ -104,9 +112,9 @@ export function toGradescope(
       score: r.score,
       max_score: r.maxScore,
       status: passed(r) ? "passed" : "failed",
-      output: r.output,
+      output: r.details ? `${r.output}\n\n${r.details}` : r.output,
       visibility: "visible",
     })),
-    ...(leaderboard ? { leaderboard } : {}),
+    ...(leaderboard.length ? { leaderboard } : {}),
   };
 }

@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
+import { GELU, ReLU } from "../nn/activation.ts";
+import { Conv2D } from "../nn/conv2d.ts";
+import { Dropout } from "../nn/dropout.ts";
+import { Flatten } from "../nn/flatten.ts";
+import { Linear } from "../nn/linear.ts";
+import { Layer, type Module } from "../nn/module.ts";
+import { BatchNorm2D } from "../nn/norm.ts";
+import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "../nn/pool.ts";
+import { Residual } from "../nn/residual.ts";
+import { Sequential } from "../nn/sequential.ts";
+import { Rng } from "../random.ts";
+import { type DType, type Tensor, tensor } from "../tensor.ts";
+import { exportOnnx, INPUT_NAME, OPSET, OUTPUT_NAME, saveOnnx } from "./export.ts";
+import { PRODUCER_NAME } from "./graph.ts";
+import { decodeModel } from "./proto.ts";
+import { checkContract } from "./score.ts";
+
+/** A plain VGG-style net with every layer kind the exporter maps. */
+function plainNet(dtype: DType): Module {
+  return new Sequential(
+    new Conv2D(3, 8, 3, 1, { padding: 1, dtype }),
+    new BatchNorm2D(8, { dtype }),
+    new ReLU(),
+    new MaxPool2D(2),
+    new Conv2D(8, 12, 3, 2, { padding: 1, bias: false, dtype }),
+    new BatchNorm2D(12, { dtype, affine: false }),
+    new GELU(),
+    new AvgPool2D(3, 2, 1, { countIncludePad: false }),
+    new Dropout(0.3),
+    new Flatten(),
+    new Linear(12 * 4 * 4, 32, { dtype }),
+    new ReLU(),
+    new Linear(32, 10, { dtype }),
+  );
+}
+
+/** A small ResNet: a stem, an identity block, a projecting block, global pooling. */
+function residualNet(dtype: DType): Module {
+  const block = (cin: number, cout: number, stride: number) =>
+    new Sequential(
+      new Residual(
+        new Sequential(
+          new Conv2D(cin, cout, 3, stride, { padding: 1, bias: false, dtype }),
+          new BatchNorm2D(cout, { dtype }),
+          new ReLU(),
+          new Conv2D(cout, cout, 3, 1, { padding: 1, bias: false, dtype }),
+          new BatchNorm2D(cout, { dtype }),
+        ),
+        cin === cout && stride === 1 ? null : new Sequential(
+          new Conv2D(cin, cout, 1, stride, { bias: false, dtype }),
+          new BatchNorm2D(cout, { dtype }),
+        ),
+      ),
+      new ReLU(),
+    );
+  return new Sequential(
+    new Conv2D(3, 8, 3, 1, { padding: 1, dtype }),
+    new BatchNorm2D(8, { dtype }),
+    new ReLU(),
+    block(8, 8, 1),
+    block(8, 16, 2),
+    new GlobalAvgPool2D(),
+    new Flatten(),
+    new Linear(16, 10, { dtype }),
+  );
+}
+
+/** Gives BatchNorm non-trivial running statistics and affine parameters, as training would. */
+function randomiseState(net: Module, rng: Rng): void {
+  for (const b of net.buffers()) {
+    for (let i = 0; i < b.value.data.length; i++) {
+      b.value.data[i] = b.name.endsWith("running_var")
+        ? rng.uniform(0.5, 2)
+        : rng.uniform(-0.5, 0.5);
+    }
+  }
+  for (const p of net.parameters()) {
+    if (/^\d+\.(weight|bias)$|\.\d+\.(weight|bias)$/.test(p.name) && p.value.shape.length === 1) {
+      for (let i = 0; i < p.value.data.length; i++) p.value.data[i] += rng.uniform(-0.3, 0.3);
+    }
+  }
+}
+
+function randomImages(rng: Rng, n: number, dtype: DType): Tensor {
+  const data = dtype === "float32" ? new Float32Array(n * 3072) : new Float64Array(n * 3072);
+  for (let i = 0; i < data.length; i++) data[i] = rng.random();
+  return tensor(data, [n, 3, 32, 32]);
+}
+
+async function runOnnx(bytes: Uint8Array, x: Tensor): Promise<ort.Tensor> {
+  const session = await ort.InferenceSession.create(bytes);
+  try {
+    const feed = new ort.Tensor("float32", Float32Array.from(x.data), x.shape);
+    return (await session.run({ [INPUT_NAME]: feed }))[OUTPUT_NAME] as ort.Tensor;
+  } finally {
+    await session.release();
+  }
+}
+
+for (const [label, build] of [["plain", plainNet], ["residual", residualNet]] as const) {
+  for (const dtype of ["float32", "float64"] as const) {
+    Deno.test(`a ${label} ${dtype} net exported runs in onnxruntime as in TypeScript`, async () => {
+      const rng = new Rng(label.length * 10 + dtype.length);
+      const net = build(dtype);
+      randomiseState(net, rng);
+      net.train(); // export must use evaluation mode and give the mode back
+      const bytes = exportOnnx(net);
+      assert.equal(net.training, true);
+      const x = randomImages(rng, 5, dtype);
+      net.eval();
+      const want = net.forward(x);
+      const got = await runOnnx(bytes, x);
+      assert.deepEqual(got.dims, [5, 10]);
+      let worst = 0;
+      for (let i = 0; i < want.data.length; i++) {
+        worst = Math.max(worst, Math.abs(want.data[i] - (got.data as Float32Array)[i]));
+      }
+      assert.ok(worst < 1e-4, `max abs difference ${worst}`);
+      // The logits are not all alike, so the comparison means something.
+      assert.ok(Math.max(...want.data) - Math.min(...want.data) > 0.1);
+    });
+  }
+}
+
+Deno.test("the exported model names its producer, opset, nodes and state_dict keys", () => {
+  const net = residualNet("float32");
+  const proto = decodeModel(exportOnnx(net, { docString: "test run" }));
+  assert.equal(proto.producer_name, PRODUCER_NAME);
+  assert.equal(proto.doc_string, "test run");
+  assert.deepEqual(proto.opset_import, [{ domain: "", version: OPSET }]);
+  const graph = proto.graph!;
+  const names = graph.initializer!.map((t) => t.name);
+  for (const p of [...net.parameters(), ...net.buffers()]) {
+    assert.ok(names.includes(p.name), p.name);
+  }
+  const ops = new Set(graph.node!.map((n) => n.op_type));
+  assert.deepEqual([...ops].sort(), [
+    "Add",
+    "BatchNormalization",
+    "Conv",
+    "Flatten",
+    "Gemm",
+    "GlobalAveragePool",
+    "Relu",
+  ]);
+  assert.deepEqual(graph.node!.map((n) => n.name).slice(0, 3), ["0", "1", "2"]);
+  assert.equal(graph.output![0].name, OUTPUT_NAME);
+  // Dropout leaves no node.
+  const plain = decodeModel(exportOnnx(plainNet("float32"))).graph!;
+  assert.ok(!plain.node!.some((n) => n.name === "8"));
+  assert.ok(plain.node!.some((n) => n.op_type === "Erf"));
+});
+
+Deno.test("export meets the submission contract, dynamic or at a fixed batch", async () => {
+  for (const batch of [null, 4]) {
+    const session = await ort.InferenceSession.create(exportOnnx(plainNet("float32"), { batch }));
+    assert.deepEqual(checkContract(session), {
+      inputName: INPUT_NAME,
+      outputName: OUTPUT_NAME,
+      fixedBatch: batch,
+    });
+    await session.release();
+  }
+});
+
+Deno.test("Flatten over other dims becomes a Reshape that keeps the batch dynamic", async () => {
+  const net = new Sequential(
+    new Conv2D(3, 2, 1, 1, { dtype: "float32" }),
+    new Flatten(2),
+    new Flatten(),
+    new Linear(2048, 10, { dtype: "float32" }),
+  );
+  const x = randomImages(new Rng(3), 3, "float32");
+  const got = await runOnnx(exportOnnx(net), x);
+  const want = net.eval().forward(x);
+  const out = got.data as Float32Array;
+  assert.ok(Array.from(want.data).every((v, i) => Math.abs(v - out[i]) < 1e-4));
+});
+
+Deno.test("a layer without an ONNX form is named in the error", () => {
+  class Square extends Layer {
+    forward(x: Tensor) {
+      return x;
+    }
+    backward(d: Tensor) {
+      return d;
+    }
+  }
+  assert.throws(
+    () => exportOnnx(new Sequential(new ReLU(), new Square())),
+    /Square at "1" has no ONNX form/,
+  );
+});
+
+Deno.test("onnx.checker.check_model accepts the exported models", async (t) => {
+  const probe = await new Deno.Command("/usr/bin/python3", {
+    args: ["-c", "import onnx"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => null);
+  if (!probe?.success) {
+    console.log(
+      "skipped: /usr/bin/python3 with the onnx package is not installed (apt-get install python3-onnx)",
+    );
+    t.step({ name: "check_model", ignore: true, fn: () => {} });
+    return;
+  }
+  const dir = await Deno.makeTempDir();
+  for (const [name, build] of [["plain", plainNet], ["residual", residualNet]] as const) {
+    const path = `${dir}/${name}.onnx`;
+    await saveOnnx(build("float32"), path);
+    const { success, stderr } = await new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)",
+        path,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.ok(success, `${name}: ${new TextDecoder().decode(stderr)}`);
+  }
+});
