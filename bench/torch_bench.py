@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""PyTorch's side of `deno task bench`: times the same cases the project runs.
+
+Reads `{"threads": N, "cases": [...]}` as JSON on stdin and writes `{"torch": VERSION,
+"seconds": {case name: median seconds per run}}` on stdout. Each case has a `kind`; add a
+kind here and in `bench/cases.ts` to benchmark something new (Conv2D layers, the training
+step, ONNX scoring).
+"""
+
+import json
+import sys
+import time
+
+import torch
+
+
+def timed(fn, budget):
+    """Median seconds of `fn()`, repeated for about `budget` seconds after a warm-up run
+    (which is the only run when it alone takes longer than the budget)."""
+    t = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t
+    if first > budget:
+        return first
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (time.perf_counter() - start < budget and len(times) < 50):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def gemm(case):
+    n = case["n"]
+    a = torch.randn(n, n, dtype=torch.float32)
+    b = torch.randn(n, n, dtype=torch.float32)
+    c = torch.empty(n, n, dtype=torch.float32)
+    return lambda: torch.mm(a, b, out=c)
+
+
+def conv1d(case):
+    batch, cin, cout, k, stride, width = (
+        case[key] for key in ("batch", "inChannel", "outChannel", "kernelSize", "stride", "width")
+    )
+    conv = torch.nn.Conv1d(cin, cout, k, stride).double()
+    x = torch.rand(batch, cin, width, dtype=torch.float64, requires_grad=True)
+    delta = torch.randn_like(conv(x))
+
+    def step():
+        x.grad = None
+        conv.zero_grad()
+        conv(x).backward(delta)
+
+    return step
+
+
+KINDS = {"gemm": gemm, "conv1d": conv1d}
+
+
+def main():
+    request = json.load(sys.stdin)
+    torch.set_num_threads(request["threads"])
+    seconds = {}
+    for case in request["cases"]:
+        make = KINDS.get(case["kind"])
+        if make is not None:
+            seconds[case["name"]] = timed(make(case), case.get("budget", 0.5))
+    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(),
+               "seconds": seconds}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
