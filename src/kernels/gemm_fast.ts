@@ -1,0 +1,230 @@
+/**
+ * The fast float32 matrix multiply: WebAssembly SIMD (relaxed-SIMD fused multiply-add where
+ * the runtime has it) built from `wasm/gemm_wat.ts`, cache-blocked and register-tiled over
+ * packed panels, split across Workers that share its memory. Float64 calls fall through to
+ * {@linkcode gemmReference}, which also stays the oracle the tests compare against.
+ *
+ * @module
+ */
+
+import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
+import { CONTROL_BYTES, DONE, PARAMS, SEQ, SLOT } from "./gemm_protocol.ts";
+import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
+import { MR, NR } from "./wasm/gemm_wat.ts";
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+
+/** Whether this runtime runs relaxed SIMD (then the GEMM uses its fused multiply-add). */
+export const hasRelaxedSimd: boolean = WebAssembly.validate(decode(GEMM_RELAXED));
+
+let compiled: WebAssembly.Module | null = null;
+function wasmModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(decode(hasRelaxedSimd ? GEMM_RELAXED : GEMM_SIMD));
+  return compiled;
+}
+
+/**
+ * Below this many multiply-adds (`m·n·k`) a call runs on the calling thread alone: waking a
+ * Worker costs tens of microseconds, more than it saves on a small product.
+ */
+export const PARALLEL_MIN_WORK = 1 << 18;
+
+const PAGE = 65536;
+const align = (bytes: number) => (bytes + 63) & ~63;
+
+/** A running fast GEMM: {@linkcode FastGemm.gemm} to call it, `close()` to stop its Workers. */
+export class FastGemm {
+  /** Threads a large product is split over (the caller's plus the Workers). */
+  readonly threads: number;
+  readonly #memory: WebAssembly.Memory;
+  readonly #tiles: (...args: number[]) => void;
+  readonly #workers: Worker[];
+  #f32: Float32Array;
+  #ctrl: Int32Array;
+
+  private constructor(memory: WebAssembly.Memory, workers: Worker[]) {
+    this.#memory = memory;
+    this.#workers = workers;
+    this.threads = workers.length + 1;
+    const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
+    this.#tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
+    this.#f32 = new Float32Array(memory.buffer);
+    this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
+  }
+
+  /**
+   * Starts a fast GEMM on `threads` threads (default: every hardware thread); the calling
+   * thread is one of them, so `threads - 1` Workers start.
+   *
+   * @example
+   * ```ts
+   * const fast = await FastGemm.start({ threads: 2 });
+   * fast.gemm(false, false, 2, 2, 2, a, a, c, 0);
+   * fast.close();
+   * ```
+   */
+  static async start(options: { threads?: number } = {}): Promise<FastGemm> {
+    const threads = Math.max(1, Math.min(64, options.threads ?? navigator.hardwareConcurrency));
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    const module = wasmModule();
+    const url = new URL("./gemm_worker.ts", import.meta.url);
+    const workers = Array.from({ length: threads - 1 }, () => new Worker(url, { type: "module" }));
+    await Promise.all(workers.map((worker, slot) =>
+      new Promise<void>((resolve, reject) => {
+        worker.onmessage = () => resolve();
+        worker.onerror = (event) => reject(new Error(`GEMM worker failed: ${event.message}`));
+        worker.postMessage({ module, memory, slot });
+      })
+    ));
+    return new FastGemm(memory, workers);
+  }
+
+  /** Stops the Workers; afterwards `gemm` runs on the calling thread only. */
+  close(): void {
+    if (this.#workers.length === 0) return;
+    Atomics.store(this.#ctrl, SEQ, -1);
+    Atomics.notify(this.#ctrl, SEQ);
+    for (const worker of this.#workers) worker.terminate();
+    this.#workers.length = 0;
+  }
+
+  /** The {@linkcode Gemm} contract: float32 runs here, anything else in the reference. */
+  gemm: Gemm = (transA, transB, m, n, k, a, b, c, beta) => {
+    if (
+      !(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)
+    ) return gemmReference(transA, transB, m, n, k, a, b, c, beta);
+    if (m === 0 || n === 0) return;
+    if (k === 0) {
+      if (beta === 0) c.fill(0, 0, m * n);
+      return;
+    }
+    const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
+    const pa = CONTROL_BYTES;
+    const pb = align(pa + mp * MR * k * 4);
+    const pc = align(pb + np * NR * k * 4);
+    this.#reserve(pc + mp * MR * ldc * 4);
+    const f = this.#f32;
+    this.#packA(transA, m, k, a, pa >> 2);
+    this.#packB(transB, n, k, b, pb >> 2);
+    const c0 = pc >> 2;
+    if (beta === 1) for (let i = 0; i < m; i++) f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
+
+    const parts = m * n * k >= PARALLEL_MIN_WORK ? Math.min(this.threads, Math.max(mp, np)) : 1;
+    if (parts === 1) {
+      this.#tiles(0, mp, 0, np, k, pa, pb, pc, ldc * 4, beta);
+    } else {
+      // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
+      const byRows = mp >= np;
+      const total = byRows ? mp : np;
+      const cut = (w: number) => Math.round((total * w) / parts);
+      const ctrl = this.#ctrl;
+      for (let w = 1; w < this.threads; w++) {
+        const at = PARAMS + (w - 1) * SLOT;
+        const lo = w < parts ? cut(w) : 0, hi = w < parts ? cut(w + 1) : 0;
+        ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at);
+        ctrl.set([k, pa, pb, pc, ldc * 4, beta], at + 4);
+      }
+      Atomics.store(ctrl, DONE, 0);
+      Atomics.add(ctrl, SEQ, 1);
+      Atomics.notify(ctrl, SEQ);
+      if (byRows) this.#tiles(0, cut(1), 0, np, k, pa, pb, pc, ldc * 4, beta);
+      else this.#tiles(0, mp, 0, cut(1), k, pa, pb, pc, ldc * 4, beta);
+      const helpers = this.threads - 1;
+      for (let done = Atomics.load(ctrl, DONE); done < helpers; done = Atomics.load(ctrl, DONE)) {
+        Atomics.wait(ctrl, DONE, done);
+      }
+    }
+    for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
+  };
+
+  /** Grows the memory to at least `bytes` and refreshes the views on it. */
+  #reserve(bytes: number): void {
+    const have = this.#memory.buffer.byteLength;
+    if (bytes <= have) return;
+    this.#memory.grow(Math.ceil((bytes - have) / PAGE));
+    this.#f32 = new Float32Array(this.#memory.buffer);
+    this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
+  }
+
+  /** `op(A)` (`m × k`) into panels of `MR` rows, `p`-major inside a panel, zero-padded. */
+  #packA(trans: boolean, m: number, k: number, a: Float32Array, at: number): void {
+    const f = this.#f32;
+    const last = Math.floor((m - 1) / MR) * MR * k;
+    f.fill(0, at + last, at + last + MR * k); // the last panel's padding rows
+    if (trans) {
+      // A is stored k × m: row p of storage is column p of op(A).
+      for (let p = 0; p < k; p++) {
+        const src = p * m;
+        for (let i0 = 0; i0 < m; i0 += MR) {
+          const dst = at + i0 * k + p * MR, rows = Math.min(MR, m - i0);
+          for (let r = 0; r < rows; r++) f[dst + r] = a[src + i0 + r];
+        }
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const src = i * k, r = i % MR;
+        const dst = at + (i - r) * k + r;
+        for (let p = 0; p < k; p++) f[dst + p * MR] = a[src + p];
+      }
+    }
+  }
+
+  /** `op(B)` (`k × n`) into panels of `NR` columns, `p`-major inside a panel, zero-padded. */
+  #packB(trans: boolean, n: number, k: number, b: Float32Array, at: number): void {
+    const f = this.#f32;
+    const last = Math.floor((n - 1) / NR) * NR * k;
+    f.fill(0, at + last, at + last + NR * k);
+    if (trans) {
+      // B is stored n × k: row j of storage is column j of op(B).
+      for (let j = 0; j < n; j++) {
+        const src = j * k, col = j % NR;
+        const dst = at + (j - col) * k + col;
+        for (let p = 0; p < k; p++) f[dst + p * NR] = b[src + p];
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        const src = p * n;
+        for (let j0 = 0; j0 < n; j0 += NR) {
+          const dst = at + j0 * k + p * NR, cols = Math.min(NR, n - j0);
+          for (let col = 0; col < cols; col++) f[dst + col] = b[src + j0 + col];
+        }
+      }
+    }
+  }
+}
+
+let running: FastGemm | null = null;
+
+/**
+ * Installs the fast GEMM behind `gemm` (float32 only; float64 keeps the reference) on
+ * `threads` threads (default: all), replacing any fast GEMM installed before. Returns it;
+ * call {@linkcode useReferenceKernels} to go back to plain TypeScript and stop its Workers.
+ *
+ * @example
+ * ```ts
+ * await useFastKernels(); // every Float32Array gemm from here on runs in WebAssembly
+ * // ... train ...
+ * useReferenceKernels();
+ * ```
+ */
+export async function useFastKernels(options: { threads?: number } = {}): Promise<FastGemm> {
+  const fast = await FastGemm.start(options);
+  running?.close();
+  running = fast;
+  setGemm(fast.gemm);
+  return fast;
+}
+
+/**
+ * Puts the plain TypeScript GEMM back behind `gemm` and stops the fast one's Workers.
+ *
+ * @example
+ * ```ts
+ * useReferenceKernels();
+ * ```
+ */
+export function useReferenceKernels(): void {
+  setGemm(gemmReference);
+  running?.close();
+  running = null;
+}
