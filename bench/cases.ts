@@ -72,7 +72,8 @@ function conv1dCase(
   width: number,
 ): BenchCase {
   return {
-    name: `conv1d f64 fwd+bwd ${label} (${batch},${inChannel}→${outChannel},k${kernelSize},s${stride},w${width})`,
+    name:
+      `conv1d f64 fwd+bwd ${label} (${batch},${inChannel}→${outChannel},k${kernelSize},s${stride},w${width})`,
     kind: "conv1d",
     unit: "ms",
     batch,

@@ -85,7 +85,9 @@ async function bench(options: { only?: string; torch: boolean; python: string })
   if (cases.length === 0) throw new UserError(`no benchmark case name contains "${options.only}"`);
   const threads = 1;
   console.log(`CPU: ${cpuModel()}, ${navigator.hardwareConcurrency} hardware threads`);
-  console.log(`this project: ${threads} thread(s); Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`);
+  console.log(
+    `this project: ${threads} thread(s); Deno ${Deno.version.deno}, V8 ${Deno.version.v8}`,
+  );
   const torch = options.torch ? await runTorch(options.python, threads, cases) : null;
   if (torch) console.log(`PyTorch ${torch.torch}: ${torch.threads} thread(s)`);
   const rows = [["case", "unit", "project", "PyTorch", "time ratio"]];
@@ -97,7 +99,9 @@ async function bench(options: { only?: string; torch: boolean; python: string })
   }
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   for (const [i, row] of rows.entries()) {
-    console.log(row.map((cell, j) => j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])).join("  "));
+    console.log(
+      row.map((cell, j) => j === 0 ? cell.padEnd(widths[j]) : cell.padStart(widths[j])).join("  "),
+    );
     if (i === 0) console.log(widths.map((w) => "-".repeat(w)).join("  "));
   }
 }

@@ -10,7 +10,7 @@
 import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
 import { CONTROL_BYTES, DONE, PARAMS, SEQ, SLOT } from "./gemm_protocol.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
-import { MR, NR } from "./wasm/gemm_wat.ts";
+import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 
@@ -99,19 +99,24 @@ export class FastGemm {
       return;
     }
     const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
+    const kp = Math.ceil(k / UNROLL) * UNROLL; // the depth of the packed panels
     const pa = CONTROL_BYTES;
-    const pb = align(pa + mp * MR * k * 4);
-    const pc = align(pb + np * NR * k * 4);
+    const pb = align(pa + mp * MR * kp * 4);
+    const pc = align(pb + np * NR * kp * 4);
     this.#reserve(pc + mp * MR * ldc * 4);
     const f = this.#f32;
-    this.#packA(transA, m, k, a, pa >> 2);
-    this.#packB(transB, n, k, b, pb >> 2);
+    this.#packA(transA, m, k, kp, a, pa >> 2);
+    this.#packB(transB, n, k, kp, b, pb >> 2);
     const c0 = pc >> 2;
-    if (beta === 1) for (let i = 0; i < m; i++) f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
+    if (beta === 1) {
+      for (let i = 0; i < m; i++) {
+        f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
+      }
+    }
 
     const parts = m * n * k >= PARALLEL_MIN_WORK ? Math.min(this.threads, Math.max(mp, np)) : 1;
     if (parts === 1) {
-      this.#tiles(0, mp, 0, np, k, pa, pb, pc, ldc * 4, beta);
+      this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
     } else {
       // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
       const byRows = mp >= np;
@@ -122,13 +127,13 @@ export class FastGemm {
         const at = PARAMS + (w - 1) * SLOT;
         const lo = w < parts ? cut(w) : 0, hi = w < parts ? cut(w + 1) : 0;
         ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at);
-        ctrl.set([k, pa, pb, pc, ldc * 4, beta], at + 4);
+        ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + 4);
       }
       Atomics.store(ctrl, DONE, 0);
       Atomics.add(ctrl, SEQ, 1);
       Atomics.notify(ctrl, SEQ);
-      if (byRows) this.#tiles(0, cut(1), 0, np, k, pa, pb, pc, ldc * 4, beta);
-      else this.#tiles(0, mp, 0, cut(1), k, pa, pb, pc, ldc * 4, beta);
+      if (byRows) this.#tiles(0, cut(1), 0, np, kp, pa, pb, pc, ldc * 4, beta);
+      else this.#tiles(0, mp, 0, cut(1), kp, pa, pb, pc, ldc * 4, beta);
       const helpers = this.threads - 1;
       for (let done = Atomics.load(ctrl, DONE); done < helpers; done = Atomics.load(ctrl, DONE)) {
         Atomics.wait(ctrl, DONE, done);
@@ -146,50 +151,75 @@ export class FastGemm {
     this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
   }
 
-  /** `op(A)` (`m × k`) into panels of `MR` rows, `p`-major inside a panel, zero-padded. */
-  #packA(trans: boolean, m: number, k: number, a: Float32Array, at: number): void {
+  /**
+   * `op(A)` (`m × k`) into panels of `MR` rows, `p`-major inside a panel, zero-padded to
+   * whole panels and to depth `kp`.
+   */
+  #packA(trans: boolean, m: number, k: number, kp: number, a: Float32Array, at: number): void {
     const f = this.#f32;
-    const last = Math.floor((m - 1) / MR) * MR * k;
-    f.fill(0, at + last, at + last + MR * k); // the last panel's padding rows
+    const panels = Math.ceil(m / MR);
+    zeroPadding(f, at, panels, MR, m, k, kp);
     if (trans) {
       // A is stored k × m: row p of storage is column p of op(A).
       for (let p = 0; p < k; p++) {
         const src = p * m;
         for (let i0 = 0; i0 < m; i0 += MR) {
-          const dst = at + i0 * k + p * MR, rows = Math.min(MR, m - i0);
+          const dst = at + i0 * kp + p * MR, rows = Math.min(MR, m - i0);
           for (let r = 0; r < rows; r++) f[dst + r] = a[src + i0 + r];
         }
       }
     } else {
       for (let i = 0; i < m; i++) {
         const src = i * k, r = i % MR;
-        const dst = at + (i - r) * k + r;
+        const dst = at + (i - r) * kp + r;
         for (let p = 0; p < k; p++) f[dst + p * MR] = a[src + p];
       }
     }
   }
 
-  /** `op(B)` (`k × n`) into panels of `NR` columns, `p`-major inside a panel, zero-padded. */
-  #packB(trans: boolean, n: number, k: number, b: Float32Array, at: number): void {
+  /**
+   * `op(B)` (`k × n`) into panels of `NR` columns, `p`-major inside a panel, zero-padded to
+   * whole panels and to depth `kp`.
+   */
+  #packB(trans: boolean, n: number, k: number, kp: number, b: Float32Array, at: number): void {
     const f = this.#f32;
-    const last = Math.floor((n - 1) / NR) * NR * k;
-    f.fill(0, at + last, at + last + NR * k);
+    zeroPadding(f, at, Math.ceil(n / NR), NR, n, k, kp);
     if (trans) {
       // B is stored n × k: row j of storage is column j of op(B).
       for (let j = 0; j < n; j++) {
         const src = j * k, col = j % NR;
-        const dst = at + (j - col) * k + col;
+        const dst = at + (j - col) * kp + col;
         for (let p = 0; p < k; p++) f[dst + p * NR] = b[src + p];
       }
     } else {
       for (let p = 0; p < k; p++) {
         const src = p * n;
         for (let j0 = 0; j0 < n; j0 += NR) {
-          const dst = at + j0 * k + p * NR, cols = Math.min(NR, n - j0);
+          const dst = at + j0 * kp + p * NR, cols = Math.min(NR, n - j0);
           for (let col = 0; col < cols; col++) f[dst + col] = b[src + j0 + col];
         }
       }
     }
+  }
+}
+
+/**
+ * Zeroes the parts of `panels` packed panels of `width` lanes at `at` that packing leaves
+ * unwritten: the lanes past `count` in the last panel, and the depth rows `k..kp` of each.
+ */
+function zeroPadding(
+  f: Float32Array,
+  at: number,
+  panels: number,
+  width: number,
+  count: number,
+  k: number,
+  kp: number,
+): void {
+  const size = width * kp;
+  if (count % width !== 0) f.fill(0, at + (panels - 1) * size, at + panels * size);
+  if (kp !== k) {
+    for (let q = 0; q < panels; q++) f.fill(0, at + q * size + k * width, at + (q + 1) * size);
   }
 }
 

@@ -13,12 +13,22 @@
 
 /** Rows of `C` per register tile: each row is `NR / 4` accumulators of four lanes. */
 export const MR = 6;
+const MR_ = MR;
 /** Columns of `C` per register tile (a multiple of 4). */
 export const NR = 8;
-/** Depth of one cache block: a `KC × NR` panel of `B` stays in L1 across the `A` panels. */
+const NR_ = NR;
+/**
+ * Steps of `p` per trip of the tile's inner loop; the caller pads `k` to a multiple of it
+ * with zero rows in the packed panels.
+ */
+export const UNROLL = 2;
+const UNROLL_ = UNROLL;
+/** Depth of one cache block (a multiple of `UNROLL`): a `KC × NR` panel of `B` stays in L1 across the `A` panels. */
 export const KC = 256;
+const KC_ = KC;
 /** Rows of `A` per cache block (a multiple of `MR`): an `MC × KC` block stays in L2. */
 export const MC = 120;
+const MC_ = MC;
 
 /**
  * The WAT source of the GEMM module. With `relaxed` the multiply-add is relaxed SIMD's
@@ -30,13 +40,14 @@ export const MC = 120;
  * const wat = gemmWat(true); // "(module (import \"env\" \"memory\" ..."
  * ```
  */
-export function gemmWat(relaxed: boolean): string {
+export function gemmWat(
+  relaxed: boolean,
+  { MR, NR, KC, MC, UNROLL } = { MR: MR_, NR: NR_, KC: KC_, MC: MC_, UNROLL: UNROLL_ },
+): string {
   const VR = NR / 4; // vectors per row of the tile
   const acc = (r: number, v: number) => `$c${r}_${v}`;
   const madd = (x: string, y: string, z: string) =>
-    relaxed
-      ? `(f32x4.relaxed_madd ${x} ${y} ${z})`
-      : `(f32x4.add (f32x4.mul ${x} ${y}) ${z})`;
+    relaxed ? `(f32x4.relaxed_madd ${x} ${y} ${z})` : `(f32x4.add (f32x4.mul ${x} ${y}) ${z})`;
   const lines: string[] = [];
   const emit = (s: string) => lines.push(s);
 
@@ -46,26 +57,38 @@ export function gemmWat(relaxed: boolean): string {
   for (let r = 0; r < MR; r++) for (let v = 0; v < VR; v++) emit(`  (local ${acc(r, v)} v128)`);
   for (let v = 0; v < VR; v++) emit(`  (local $b${v} v128)`);
   emit(`  (local $av v128) (local $end i32) (local $row i32)`);
-  emit(`  (local.set $end (i32.add (local.get $a) (i32.mul (local.get $kc) (i32.const ${MR * 4}))))`);
+  emit(
+    `  (local.set $end (i32.add (local.get $a) (i32.mul (local.get $kc) (i32.const ${MR * 4}))))`,
+  );
   emit(`  (loop $p`);
-  for (let v = 0; v < VR; v++) {
-    emit(`    (local.set $b${v} (v128.load offset=${16 * v} (local.get $b)))`);
-  }
-  for (let r = 0; r < MR; r++) {
-    emit(`    (local.set $av (v128.load32_splat offset=${4 * r} (local.get $a)))`);
+  for (let u = 0; u < UNROLL; u++) {
     for (let v = 0; v < VR; v++) {
-      emit(`    (local.set ${acc(r, v)} ${madd("(local.get $av)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)})`);
+      emit(`    (local.set $b${v} (v128.load offset=${16 * v + u * NR * 4} (local.get $b)))`);
+    }
+    for (let r = 0; r < MR; r++) {
+      emit(`    (local.set $av (v128.load32_splat offset=${4 * r + u * MR * 4} (local.get $a)))`);
+      for (let v = 0; v < VR; v++) {
+        emit(
+          `    (local.set ${acc(r, v)} ${
+            madd("(local.get $av)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)
+          })`,
+        );
+      }
     }
   }
-  emit(`    (local.set $a (i32.add (local.get $a) (i32.const ${MR * 4})))`);
-  emit(`    (local.set $b (i32.add (local.get $b) (i32.const ${NR * 4})))`);
+  emit(`    (local.set $a (i32.add (local.get $a) (i32.const ${UNROLL * MR * 4})))`);
+  emit(`    (local.set $b (i32.add (local.get $b) (i32.const ${UNROLL * NR * 4})))`);
   emit(`    (br_if $p (i32.lt_u (local.get $a) (local.get $end))))`);
   // Write the tile back, adding what C held when asked to (beta = 1, or a later k block).
   emit(`  (local.set $row (local.get $c))`);
   for (let r = 0; r < MR; r++) {
     for (let v = 0; v < VR; v++) {
       const at = `offset=${16 * v} (local.get $row)`;
-      emit(`  (if (local.get $load) (then (local.set ${acc(r, v)} (f32x4.add (local.get ${acc(r, v)}) (v128.load ${at})))))`);
+      emit(
+        `  (if (local.get $load) (then (local.set ${acc(r, v)} (f32x4.add (local.get ${
+          acc(r, v)
+        }) (v128.load ${at})))))`,
+      );
       emit(`  (v128.store ${at} (local.get ${acc(r, v)}))`);
     }
     if (r < MR - 1) emit(`  (local.set $row (i32.add (local.get $row) (local.get $ldc)))`);
@@ -84,16 +107,28 @@ export function gemmWat(relaxed: boolean): string {
   emit(`    (local.set $load (i32.or (local.get $beta) (local.get $p0)))`);
   emit(`    (local.set $ic (local.get $ip0))`);
   emit(`    (loop $icBlock`);
-  emit(`      (local.set $icEnd (select (i32.add (local.get $ic) (i32.const ${MC / MR})) (local.get $ip1)`);
+  emit(
+    `      (local.set $icEnd (select (i32.add (local.get $ic) (i32.const ${
+      MC / MR
+    })) (local.get $ip1)`,
+  );
   emit(`        (i32.lt_u (i32.add (local.get $ic) (i32.const ${MC / MR})) (local.get $ip1))))`);
   emit(`      (local.set $jp (local.get $jp0))`);
   emit(`      (loop $jLoop`);
   emit(`        (local.set $ip (local.get $ic))`);
   emit(`        (loop $iLoop`);
   emit(`          (call $tile (local.get $kc)`);
-  emit(`            (i32.add (local.get $pa) (i32.shl (i32.add (i32.mul (local.get $ip) (i32.mul (local.get $k) (i32.const ${MR}))) (i32.mul (local.get $p0) (i32.const ${MR}))) (i32.const 2)))`);
-  emit(`            (i32.add (local.get $pb) (i32.shl (i32.add (i32.mul (local.get $jp) (i32.mul (local.get $k) (i32.const ${NR}))) (i32.mul (local.get $p0) (i32.const ${NR}))) (i32.const 2)))`);
-  emit(`            (i32.add (local.get $pc) (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $ldc)) (i32.mul (local.get $jp) (i32.const ${NR * 4}))))`);
+  emit(
+    `            (i32.add (local.get $pa) (i32.shl (i32.add (i32.mul (local.get $ip) (i32.mul (local.get $k) (i32.const ${MR}))) (i32.mul (local.get $p0) (i32.const ${MR}))) (i32.const 2)))`,
+  );
+  emit(
+    `            (i32.add (local.get $pb) (i32.shl (i32.add (i32.mul (local.get $jp) (i32.mul (local.get $k) (i32.const ${NR}))) (i32.mul (local.get $p0) (i32.const ${NR}))) (i32.const 2)))`,
+  );
+  emit(
+    `            (i32.add (local.get $pc) (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $ldc)) (i32.mul (local.get $jp) (i32.const ${
+      NR * 4
+    }))))`,
+  );
   emit(`            (local.get $ldc) (local.get $load))`);
   emit(`          (local.set $ip (i32.add (local.get $ip) (i32.const 1)))`);
   emit(`          (br_if $iLoop (i32.lt_u (local.get $ip) (local.get $icEnd))))`);
