@@ -14,13 +14,20 @@ interface Start {
   slot: number;
 }
 
-self.onmessage = (event: MessageEvent<Start>) => {
+/** The worker's global scope (typed by hand: `deno check` types every file as a window). */
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<Start>) => void;
+  postMessage: (message: string) => void;
+  close: () => void;
+};
+
+scope.onmessage = (event: MessageEvent<Start>) => {
   const { module, memory, slot } = event.data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + 64 * SLOT);
   const at = PARAMS + slot * SLOT;
-  self.postMessage("ready");
+  scope.postMessage("ready");
   let seen = Atomics.load(ctrl, SEQ);
   for (;;) {
     Atomics.wait(ctrl, SEQ, seen);
@@ -32,5 +39,5 @@ self.onmessage = (event: MessageEvent<Start>) => {
     Atomics.add(ctrl, DONE, 1);
     Atomics.notify(ctrl, DONE);
   }
-  self.close();
+  scope.close();
 };
