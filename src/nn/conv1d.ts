@@ -5,7 +5,7 @@
  */
 
 import { defaultRng, type Rng } from "../random.ts";
-import { convTiles, convWeightTiles } from "../kernels/conv_tiles.ts";
+import { convRows, convWeightTiles } from "../kernels/conv_tiles.ts";
 import {
   contiguous,
   type DType,
@@ -132,7 +132,7 @@ export class Conv1D implements Module {
     const widthP = width + 2 * p;
     const X = padWidth(x.data, batch * inChannel, width, p);
     this.#xPadded = X;
-    const Wd = this.W.data, Y = y.data, B = this.b?.data ?? null;
+    const Wd = this.W.data, Y = y.data, B = this.b?.data;
     // y[n, o, t] = b[o] + sum over (c, k) of W[o, c, k] x[n, c0 + c, t*s + k*d]: an
     // implicit GEMM of the weights (og × cg·K) with the im2col of x, four channels a tile.
     for (let g = 0; g < this.groups; g++) {
@@ -143,7 +143,12 @@ export class Conv1D implements Module {
         for (let n = 0; n < batch; n++) {
           const yAt = (n * outChannel + o0) * outWidth;
           const xAt = n * inChannel * widthP;
-          convTiles(rows, outWidth, cg * K, w, off, X, xAt, s, Y, yAt, outWidth, B, o0);
+          if (B) {
+            for (let r = 0; r < rows; r++) {
+              Y.fill(B[o0 + r], yAt + r * outWidth, yAt + (r + 1) * outWidth);
+            }
+          }
+          convRows(rows, outWidth, cg * K, w, off, X, xAt, s, Y, yAt, outWidth);
         }
       }
     }
@@ -237,7 +242,7 @@ export class Conv1D implements Module {
       }
       for (const { c0, rows, w, off } of tiles) {
         const dxAt = (n * inChannel + c0) * width;
-        convTiles(rows, width, og * K, w, off, z, p, 1, DX, dxAt, width, null, 0);
+        convRows(rows, width, og * K, w, off, z, p, 1, DX, dxAt, width);
       }
     }
     return dx;
