@@ -8,7 +8,7 @@
  * @module
  */
 
-import { gemm } from "../src/kernels/gemm.ts";
+import type { FastGemm } from "../src/kernels/gemm_fast.ts";
 import { Conv1D } from "../src/nn/conv1d.ts";
 import { Rng } from "../src/random.ts";
 import { zeros } from "../src/tensor.ts";
@@ -25,17 +25,23 @@ export interface BenchCase {
   work?: number;
   /** Seconds to spend repeating the run (at least three runs unless one alone is longer). */
   budget: number;
+  /** Threads this project uses for the case; PyTorch is given as many. */
+  threads: number;
   [param: string]: unknown;
 }
 
-/** Builds the function to time for a case of each kind. */
-export const SETUP: Record<string, (c: BenchCase) => () => void> = {
-  gemm(c) {
+/**
+ * Builds the function to time for a case of each kind; `fast` is the fast GEMM, started
+ * with as many threads as any case uses.
+ */
+export const SETUP: Record<string, (c: BenchCase, fast: FastGemm) => () => void> = {
+  gemm(c, fast) {
     const n = c.n as number;
     const rng = new Rng(1);
     const a = rng.fillNormal(zeros([n, n], "float32")).data;
     const b = rng.fillNormal(zeros([n, n], "float32")).data;
     const out = new Float32Array(n * n);
+    const gemm = fast.withThreads(c.threads);
     return () => gemm(false, false, n, n, n, a, b, out, 0);
   },
   conv1d(c) {
@@ -58,8 +64,9 @@ export const SETUP: Record<string, (c: BenchCase) => () => void> = {
   },
 };
 
-function gemmCase(n: number): BenchCase {
-  return { name: `gemm f32 ${n}²`, kind: "gemm", unit: "GFLOP/s", n, work: 2 * n ** 3, budget: 1 };
+function gemmCase(n: number, threads: number): BenchCase {
+  const work = 2 * n ** 3;
+  return { name: `gemm f32 ${n}²`, kind: "gemm", unit: "GFLOP/s", n, work, threads, budget: 1 };
 }
 
 function conv1dCase(
@@ -70,6 +77,7 @@ function conv1dCase(
   kernelSize: number,
   stride: number,
   width: number,
+  threads = 1,
 ): BenchCase {
   return {
     name:
@@ -82,15 +90,18 @@ function conv1dCase(
     kernelSize,
     stride,
     width,
+    threads,
     budget: 1,
   };
 }
 
 /** Every case `deno task bench` runs, in order. */
 export const CASES: BenchCase[] = [
-  gemmCase(256),
-  gemmCase(512),
-  gemmCase(1024),
+  gemmCase(256, 2),
+  gemmCase(512, 1),
+  gemmCase(512, 2),
+  gemmCase(1024, 1),
+  gemmCase(1024, 2),
   conv1dCase("handout", 3, 8, 12, 3, 2, 20),
   conv1dCase("large", 32, 64, 64, 5, 1, 4096),
 ];

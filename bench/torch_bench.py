@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """PyTorch's side of `deno task bench`: times the same cases the project runs.
 
-Reads `{"threads": N, "cases": [...]}` as JSON on stdin and writes `{"torch": VERSION,
-"seconds": {case name: median seconds per run}}` on stdout. Each case has a `kind`; add a
-kind here and in `bench/cases.ts` to benchmark something new (Conv2D layers, the training
-step, ONNX scoring).
+Speaks JSON lines on stdin/stdout, so the runner can interleave the two sides case by case
+(on a shared machine, load then hits both alike): it first writes `{"torch": VERSION}`,
+then answers each case line (`{"kind": ..., "threads": N, ...}`) with `{"seconds": S}`, the
+median seconds per run (or `{"seconds": null}` for a kind it does not know). Add a kind
+here and in `bench/cases.ts` to benchmark something new (Conv2D layers, the training step,
+ONNX scoring).
 """
 
 import json
@@ -60,15 +62,15 @@ KINDS = {"gemm": gemm, "conv1d": conv1d}
 
 
 def main():
-    request = json.load(sys.stdin)
-    torch.set_num_threads(request["threads"])
-    seconds = {}
-    for case in request["cases"]:
+    print(json.dumps({"torch": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        case = json.loads(line)
         make = KINDS.get(case["kind"])
+        seconds = None
         if make is not None:
-            seconds[case["name"]] = timed(make(case), case.get("budget", 0.5))
-    json.dump({"torch": torch.__version__, "threads": torch.get_num_threads(),
-               "seconds": seconds}, sys.stdout)
+            torch.set_num_threads(case["threads"])
+            seconds = timed(make(case), case["budget"])
+        print(json.dumps({"seconds": seconds}), flush=True)
 
 
 if __name__ == "__main__":

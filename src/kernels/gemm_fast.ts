@@ -89,7 +89,29 @@ export class FastGemm {
   }
 
   /** The {@linkcode Gemm} contract: float32 runs here, anything else in the reference. */
-  gemm: Gemm = (transA, transB, m, n, k, a, b, c, beta) => {
+  gemm: Gemm = (transA, transB, m, n, k, a, b, c, beta) =>
+    this.#run(this.threads, transA, transB, m, n, k, a, b, c, beta);
+
+  /**
+   * The same GEMM limited to `threads` threads (at most {@linkcode FastGemm.threads}), to
+   * measure the speed-up of more threads.
+   *
+   * @example
+   * ```ts
+   * const oneThread = fast.withThreads(1);
+   * oneThread(false, false, 2, 2, 2, a, a, c, 0);
+   * ```
+   */
+  withThreads(threads: number): Gemm {
+    const t = Math.max(1, Math.min(this.threads, threads));
+    return (transA, transB, m, n, k, a, b, c, beta) =>
+      this.#run(t, transA, transB, m, n, k, a, b, c, beta);
+  }
+
+  #run(
+    threads: number,
+    ...[transA, transB, m, n, k, a, b, c, beta]: Parameters<Gemm>
+  ): void {
     if (
       !(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)
     ) return gemmReference(transA, transB, m, n, k, a, b, c, beta);
@@ -114,7 +136,7 @@ export class FastGemm {
       }
     }
 
-    const parts = m * n * k >= PARALLEL_MIN_WORK ? Math.min(this.threads, Math.max(mp, np)) : 1;
+    const parts = m * n * k >= PARALLEL_MIN_WORK ? Math.min(threads, Math.max(mp, np)) : 1;
     if (parts === 1) {
       this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
     } else {
@@ -140,7 +162,7 @@ export class FastGemm {
       }
     }
     for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
-  };
+  }
 
   /** Grows the memory to at least `bytes` and refreshes the views on it. */
   #reserve(bytes: number): void {
