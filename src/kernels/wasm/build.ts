@@ -38,7 +38,7 @@ export async function assembleGemm(relaxed: boolean): Promise<Uint8Array> {
 }
 
 /**
- * The text of `gemm_wasm.ts` for the two binaries.
+ * The text of `gemm_wasm.ts` for the two binaries (laid out as `deno fmt` leaves it).
  *
  * @example
  * ```ts
@@ -52,10 +52,10 @@ export async function gemmWasmSource(): Promise<string> {
     "// Do not edit; regenerate.",
     "",
     "/** The float32 GEMM module with relaxed-SIMD fused multiply-add, base64. */",
-    `export const GEMM_RELAXED = "${b64(await assembleGemm(true))}";`,
+    `export const GEMM_RELAXED =\n  "${b64(await assembleGemm(true))}";`,
     "",
     "/** The float32 GEMM module with plain 128-bit SIMD (multiply, then add), base64. */",
-    `export const GEMM_SIMD = "${b64(await assembleGemm(false))}";`,
+    `export const GEMM_SIMD =\n  "${b64(await assembleGemm(false))}";`,
     "",
   ].join("\n");
 }
