@@ -8,7 +8,19 @@
  */
 
 import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
-import { CONTROL_BYTES, DONE, PARAMS, SEQ, SLOT } from "./gemm_protocol.ts";
+import {
+  ARGS,
+  CLAIMED,
+  CONTROL_BYTES,
+  DONE,
+  GONE,
+  IDLE,
+  JOB,
+  MAX_WORKERS,
+  PARAMS,
+  SLOT,
+  STATE,
+} from "./gemm_protocol.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
 
@@ -38,14 +50,18 @@ export class FastGemm {
   readonly threads: number;
   readonly #memory: WebAssembly.Memory;
   readonly #tiles: (...args: number[]) => void;
-  readonly #workers: Worker[];
+  /** Each slot's Worker, or null where none runs (never started, left when idle, closed). */
+  readonly #workers: (Worker | null)[];
+  /** The slots whose Worker has been started and is not yet waiting for jobs. */
+  readonly #starting = new Set<number>();
+  #closed = false;
   #f32: Float32Array;
   #ctrl: Int32Array;
 
-  private constructor(memory: WebAssembly.Memory, workers: Worker[]) {
+  private constructor(memory: WebAssembly.Memory, helpers: number) {
     this.#memory = memory;
-    this.#workers = workers;
-    this.threads = workers.length + 1;
+    this.#workers = new Array(helpers).fill(null);
+    this.threads = helpers + 1;
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
     this.#tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
     this.#f32 = new Float32Array(memory.buffer);
@@ -54,7 +70,9 @@ export class FastGemm {
 
   /**
    * Starts a fast GEMM on `threads` threads (default: every hardware thread); the calling
-   * thread is one of them, so `threads - 1` Workers start.
+   * thread is one of them, so `threads - 1` Workers start. A Worker idle for a second
+   * leaves, so a program exits without `close()`; the next large product starts it again
+   * (and runs with the threads that are ready meanwhile).
    *
    * @example
    * ```ts
@@ -64,28 +82,62 @@ export class FastGemm {
    * ```
    */
   static async start(options: { threads?: number } = {}): Promise<FastGemm> {
-    const threads = Math.max(1, Math.min(64, options.threads ?? navigator.hardwareConcurrency));
+    const wanted = options.threads ?? navigator.hardwareConcurrency;
+    const threads = Math.max(1, Math.min(MAX_WORKERS + 1, wanted));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-    const module = wasmModule();
-    const url = new URL("./gemm_worker.ts", import.meta.url);
-    const workers = Array.from({ length: threads - 1 }, () => new Worker(url, { type: "module" }));
-    await Promise.all(workers.map((worker, slot) =>
-      new Promise<void>((resolve, reject) => {
-        worker.onmessage = () => resolve();
-        worker.onerror = (event) => reject(new Error(`GEMM worker failed: ${event.message}`));
-        worker.postMessage({ module, memory, slot });
-      })
-    ));
-    return new FastGemm(memory, workers);
+    const fast = new FastGemm(memory, threads - 1);
+    await Promise.all(fast.#workers.map((_, slot) => fast.#spawn(slot)));
+    return fast;
+  }
+
+  /** Starts the Worker of `slot`; resolves once it waits for jobs. */
+  #spawn(slot: number): Promise<void> {
+    const worker = new Worker(new URL("./gemm_worker.ts", import.meta.url), { type: "module" });
+    this.#workers[slot] = worker;
+    this.#starting.add(slot);
+    return new Promise<void>((resolve, reject) => {
+      worker.onmessage = () => {
+        worker.onmessage = null;
+        this.#starting.delete(slot);
+        resolve();
+      };
+      worker.onerror = (event) => {
+        this.#workers[slot] = null;
+        this.#starting.delete(slot);
+        reject(new Error(`GEMM worker failed: ${event.message}`));
+      };
+      worker.postMessage({ module: wasmModule(), memory: this.#memory, slot });
+    });
   }
 
   /** Stops the Workers; afterwards `gemm` runs on the calling thread only. */
   close(): void {
-    if (this.#workers.length === 0) return;
-    Atomics.store(this.#ctrl, SEQ, -1);
-    Atomics.notify(this.#ctrl, SEQ);
-    for (const worker of this.#workers) worker.terminate();
-    this.#workers.length = 0;
+    this.#closed = true;
+    for (const [slot, worker] of this.#workers.entries()) {
+      worker?.terminate();
+      this.#workers[slot] = null;
+      Atomics.store(this.#ctrl, PARAMS + slot * SLOT + STATE, GONE);
+    }
+  }
+
+  /**
+   * Claims the idle Workers for a job (at most `wanted`) and restarts, for later calls,
+   * those that left when idle. Returns the claimed slots.
+   */
+  #claim(wanted: number): number[] {
+    const ctrl = this.#ctrl, claimed: number[] = [];
+    for (let slot = 0; slot < this.#workers.length; slot++) {
+      const at = PARAMS + slot * SLOT + STATE;
+      if (claimed.length < wanted && Atomics.compareExchange(ctrl, at, IDLE, CLAIMED) === IDLE) {
+        claimed.push(slot);
+      } else if (!this.#closed && !this.#starting.has(slot) && Atomics.load(ctrl, at) === GONE) {
+        const worker = this.#workers[slot];
+        // A Worker that marked itself gone has left (or is about to); start a fresh one.
+        worker?.terminate();
+        this.#spawn(slot).catch(() => {});
+      }
+    }
+    return claimed;
   }
 
   /** The {@linkcode Gemm} contract: float32 runs here, anything else in the reference. */
@@ -136,28 +188,29 @@ export class FastGemm {
       }
     }
 
-    const parts = m * n * k >= PARALLEL_MIN_WORK ? Math.min(threads, Math.max(mp, np)) : 1;
-    if (parts === 1) {
+    const helpers = m * n * k >= PARALLEL_MIN_WORK
+      ? this.#claim(Math.min(threads, Math.max(mp, np)) - 1)
+      : [];
+    if (helpers.length === 0) {
       this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
     } else {
       // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
+      const parts = helpers.length + 1;
       const byRows = mp >= np;
       const total = byRows ? mp : np;
       const cut = (w: number) => Math.round((total * w) / parts);
       const ctrl = this.#ctrl;
-      for (let w = 1; w < this.threads; w++) {
-        const at = PARAMS + (w - 1) * SLOT;
-        const lo = w < parts ? cut(w) : 0, hi = w < parts ? cut(w + 1) : 0;
-        ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at);
-        ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + 4);
-      }
       Atomics.store(ctrl, DONE, 0);
-      Atomics.add(ctrl, SEQ, 1);
-      Atomics.notify(ctrl, SEQ);
+      for (const [i, slot] of helpers.entries()) {
+        const at = PARAMS + slot * SLOT, lo = cut(i + 1), hi = cut(i + 2);
+        ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at + ARGS);
+        ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + ARGS + 4);
+        Atomics.store(ctrl, at + JOB, 1);
+        Atomics.notify(ctrl, at + JOB);
+      }
       if (byRows) this.#tiles(0, cut(1), 0, np, kp, pa, pb, pc, ldc * 4, beta);
       else this.#tiles(0, mp, 0, cut(1), kp, pa, pb, pc, ldc * 4, beta);
-      const helpers = this.threads - 1;
-      for (let done = Atomics.load(ctrl, DONE); done < helpers; done = Atomics.load(ctrl, DONE)) {
+      for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
         Atomics.wait(ctrl, DONE, done);
       }
     }

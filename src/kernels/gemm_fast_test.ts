@@ -3,6 +3,7 @@ import { Rng } from "../random.ts";
 import { gemm, gemmReference } from "./gemm.ts";
 import { FastGemm, hasRelaxedSimd, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
+import { IDLE_MS } from "./gemm_protocol.ts";
 
 /** Odd shapes: below one tile, ragged edges on every side, k odd and over one cache block. */
 const SHAPES = [[1, 1, 1], [7, 13, 5], [6, 8, 2], [37, 3, 300], [65, 129, 257]];
@@ -78,5 +79,28 @@ Deno.test("useFastKernels installs the fast GEMM for float32 and keeps float64 e
     assert.deepEqual([...c32], [5, 11, 11, 25]);
   } finally {
     useReferenceKernels();
+  }
+});
+
+Deno.test("an idle Worker leaves, and the next large product starts it again", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    const m = 200, n = 200, k = 200;
+    const rng = new Rng(5);
+    const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+    const want = new Float32Array(m * n);
+    gemmReference(false, false, m, n, k, a, b, want, 0);
+    const check = () => {
+      const got = new Float32Array(m * n);
+      fast.gemm(false, false, m, n, k, a, b, got, 0);
+      want.forEach((v, i) => assert.ok(Math.abs(v - got[i]) < 1e-3, `element ${i}`));
+    };
+    check();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS + 300)); // the Worker leaves
+    check(); // on the calling thread alone, while the Worker restarts
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    check();
+  } finally {
+    fast.close();
   }
 });
