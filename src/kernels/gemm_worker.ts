@@ -7,18 +7,7 @@
  * @module
  */
 
-import {
-  ARGS,
-  CLAIMED,
-  DONE,
-  GONE,
-  IDLE,
-  IDLE_MS,
-  JOB,
-  PARAMS,
-  SLOT,
-  STATE,
-} from "./gemm_protocol.ts";
+import { ARGS, DONE, GONE, IDLE, IDLE_MS, JOB, PARAMS, SLOT, STATE } from "./gemm_protocol.ts";
 
 interface Start {
   module: WebAssembly.Module;
