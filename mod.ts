@@ -21,3 +21,4 @@ export * from "./src/errors.ts";
 export * from "./src/nn/module.ts";
 export * from "./src/nn/conv1d.ts";
 export * from "./src/kernels/gemm.ts";
+export * from "./src/kernels/gemm_fast.ts";
