@@ -47,15 +47,21 @@ function cpuModel(): string {
 /** A running `torch_bench.py`, asked one case at a time. */
 class TorchSide {
   readonly version: string;
+  readonly blas: string;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #lines: AsyncIterator<string>;
 
-  private constructor(child: Deno.ChildProcess, lines: AsyncIterator<string>, version: string) {
+  private constructor(
+    child: Deno.ChildProcess,
+    lines: AsyncIterator<string>,
+    hello: { torch: string; blas: string },
+  ) {
     this.#child = child;
     this.#writer = child.stdin.getWriter();
     this.#lines = lines;
-    this.version = version;
+    this.version = hello.torch;
+    this.blas = hello.blas;
   }
 
   /** Starts PyTorch's side; null (with the reason printed) where it cannot run. */
@@ -82,7 +88,7 @@ class TorchSide {
       console.log(`PyTorch: not run (${why}); printing this project's numbers only`);
       return null;
     }
-    return new TorchSide(child, lines, JSON.parse(first.value).torch);
+    return new TorchSide(child, lines, JSON.parse(first.value));
   }
 
   /** PyTorch's median seconds for one case, at the case's thread count. */
@@ -130,7 +136,11 @@ async function bench(options: { only?: string; torch: boolean; python: string })
     }`,
   );
   const torch = options.torch ? await TorchSide.start(options.python) : null;
-  if (torch) console.log(`PyTorch ${torch.version}, torch.set_num_threads(threads) per case`);
+  if (torch) {
+    console.log(
+      `PyTorch ${torch.version}, BLAS ${torch.blas}; torch.set_num_threads(threads) per case`,
+    );
+  }
   const maxThreads = Math.max(...cases.map((c) => c.threads));
   const fast = await FastGemm.start({ threads: maxThreads });
   const rows = [["case", "threads", "unit", "project", "PyTorch", "time ratio"]];

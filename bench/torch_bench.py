@@ -9,7 +9,10 @@ here and in `bench/cases.ts` to benchmark something new (Conv2D layers, the trai
 ONNX scoring).
 """
 
+import glob
 import json
+import os
+import re
 import sys
 import time
 
@@ -61,8 +64,20 @@ def conv1d(case):
 KINDS = {"gemm": gemm, "conv1d": conv1d}
 
 
+def blas():
+    """Which BLAS this PyTorch multiplies with: its build's BLAS_INFO, and for a "generic"
+    build the library the system's libblas.so.3 resolves to (Debian's alternatives pick
+    netlib's reference BLAS unless OpenBLAS or BLIS is installed)."""
+    info = re.search(r"BLAS_INFO=(\w+)", torch.__config__.show())
+    name = info.group(1) if info else "unknown"
+    if name == "generic":
+        for lib in glob.glob("/usr/lib/*/libblas.so.3"):
+            name += f" ({os.path.realpath(lib)})"
+    return name
+
+
 def main():
-    print(json.dumps({"torch": torch.__version__}), flush=True)
+    print(json.dumps({"torch": torch.__version__, "blas": blas()}), flush=True)
     for line in sys.stdin:
         case = json.loads(line)
         make = KINDS.get(case["kind"])
