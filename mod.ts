@@ -61,3 +61,4 @@ export * from "./src/onnx/export.ts";
 export * from "./src/onnx/model_error.ts";
 export * from "./src/onnx/confusion.ts";
 export * from "./src/onnx/score_process.ts";
+export * from "./src/kernels/gemm_fast.ts";

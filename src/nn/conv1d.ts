@@ -5,7 +5,16 @@
  */
 
 import { defaultRng, type Rng } from "../random.ts";
-import { contiguous, type DType, dtypeOf, formatShape, type Tensor, zeros } from "../tensor.ts";
+import { convRows, convWeightTiles } from "../kernels/conv_tiles.ts";
+import {
+  contiguous,
+  type DType,
+  dtypeOf,
+  type FloatArray,
+  formatShape,
+  type Tensor,
+  zeros,
+} from "../tensor.ts";
 import { Layer, type Parameter, ShapeError, weightAndBias } from "./module.ts";
 
 /** Options beyond the handout's four arguments, with PyTorch's meaning and defaults. */
@@ -41,31 +50,21 @@ export interface Conv1DOptions {
  * ```
  */
 export class Conv1D extends Layer {
-  /** Channels of the input. */
   readonly inChannel: number;
-  /** Channels of the output (the number of filters). */
   readonly outChannel: number;
-  /** The window width. */
   readonly kernelSize: number;
-  /** The step between windows. */
   readonly stride: number;
-  /** Zeros added at each end. */
   readonly padding: number;
-  /** The spacing between kernel taps. */
   readonly dilation: number;
-  /** Channel groups. */
   readonly groups: number;
-  /** The filters, `(outChannel, inChannel / groups, kernelSize)`: PyTorch's `weight`. */
   W: Tensor;
-  /** The bias, `(outChannel,)`, or null without one: PyTorch's `bias`. */
   b: Tensor | null;
-  /** The gradient of `W` from the last `backward`, summed over the batch. */
   dW: Tensor;
-  /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
+  /** The last input data with the padding in place, as the backward pass reads it. */
+  #xPadded: FloatArray | null = null;
 
-  /** The handout's `Conv1D(in_channel, out_channel, kernel_size, stride)`, plus PyTorch's options. */
   constructor(
     inChannel: number,
     outChannel: number,
@@ -131,22 +130,26 @@ export class Conv1D extends Layer {
     const { inChannel, outChannel, kernelSize: K, stride: s, dilation: d, padding: p } = this;
     const cg = inChannel / this.groups; // input channels per group
     const og = outChannel / this.groups; // output channels per group
-    const X = x.data, Wd = this.W.data, Y = y.data, B = this.b?.data;
-    for (let n = 0; n < batch; n++) {
-      for (let o = 0; o < outChannel; o++) {
-        const yRow = (n * outChannel + o) * outWidth;
-        if (B) Y.fill(B[o], yRow, yRow + outWidth);
-        const c0 = Math.floor(o / og) * cg;
-        for (let c = 0; c < cg; c++) {
-          const xRow = (n * inChannel + c0 + c) * width;
-          for (let k = 0; k < K; k++) {
-            const w = Wd[(o * cg + c) * K + k];
-            const shift = k * d - p; // y[t] reads x[t*s + shift]
-            const [t0, t1] = validRange(shift, s, width, outWidth);
-            for (let t = t0, i = xRow + t0 * s + shift; t < t1; t++, i += s) {
-              Y[yRow + t] += w * X[i];
+    const widthP = width + 2 * p;
+    const X = padWidth(x.data, batch * inChannel, width, p);
+    this.#xPadded = X;
+    const Wd = this.W.data, Y = y.data, B = this.b?.data;
+    // y[n, o, t] = b[o] + sum over (c, k) of W[o, c, k] x[n, c0 + c, t*s + k*d]: an
+    // implicit GEMM of the weights (og × cg·K) with the im2col of x, four channels a tile.
+    for (let g = 0; g < this.groups; g++) {
+      const off = tapOffsets(cg, K, g * cg * widthP, widthP, d, 0);
+      for (let o0 = g * og; o0 < (g + 1) * og; o0 += 4) {
+        const rows = Math.min(4, (g + 1) * og - o0);
+        const w = packLanes(rows, cg * K, (r, q) => Wd[(o0 + r) * cg * K + q], Wd);
+        for (let n = 0; n < batch; n++) {
+          const yAt = (n * outChannel + o0) * outWidth;
+          const xAt = n * inChannel * widthP;
+          if (B) {
+            for (let r = 0; r < rows; r++) {
+              Y.fill(B[o0 + r], yAt + r * outWidth, yAt + (r + 1) * outWidth);
             }
           }
+          convRows(rows, outWidth, cg * K, w, off, X, xAt, s, Y, yAt, outWidth);
         }
       }
     }
@@ -158,8 +161,8 @@ export class Conv1D extends Layer {
    * input; sets `dW` and `db` to the parameter gradients summed over the batch.
    */
   backward(delta: Tensor): Tensor {
-    const x = this.#x;
-    if (!x) throw new Error(`${this.#name()}: backward called before forward`);
+    const x = this.#x, X = this.#xPadded;
+    if (!x || !X) throw new Error(`${this.#name()}: backward called before forward`);
     const [batch, , width] = x.shape;
     const outWidth = this.outputWidth(width);
     const expected = [batch, this.outChannel, outWidth];
@@ -179,32 +182,69 @@ export class Conv1D extends Layer {
     const { inChannel, outChannel, kernelSize: K, stride: s, dilation: d, padding: p } = this;
     const cg = inChannel / this.groups;
     const og = outChannel / this.groups;
-    const X = x.data, Wd = this.W.data, D = delta.data, DX = dx.data, DW = this.dW.data;
+    const widthP = width + 2 * p;
+    const Wd = this.W.data, D = delta.data, DX = dx.data, DW = this.dW.data;
     const DB = this.db?.data;
-    for (let n = 0; n < batch; n++) {
-      for (let o = 0; o < outChannel; o++) {
-        const dRow = (n * outChannel + o) * outWidth;
-        if (DB) {
+    if (DB) {
+      for (let n = 0; n < batch; n++) {
+        for (let o = 0; o < outChannel; o++) {
+          const row = (n * outChannel + o) * outWidth;
           let sum = 0;
-          for (let t = 0; t < outWidth; t++) sum += D[dRow + t];
+          for (let t = 0; t < outWidth; t++) sum += D[row + t];
           DB[o] += sum;
         }
-        const c0 = Math.floor(o / og) * cg;
-        for (let c = 0; c < cg; c++) {
-          const xRow = (n * inChannel + c0 + c) * width;
-          for (let k = 0; k < K; k++) {
-            const wi = (o * cg + c) * K + k;
-            const w = Wd[wi];
-            const shift = k * d - p;
-            const [t0, t1] = validRange(shift, s, width, outWidth);
-            let g = 0;
-            for (let t = t0, i = xRow + t0 * s + shift; t < t1; t++, i += s) {
-              g += D[dRow + t] * X[i];
-              DX[i] += w * D[dRow + t];
-            }
-            DW[wi] += g;
-          }
+      }
+    }
+    // dW[o, c, k] = sum over (n, t) of delta[n, o, t] x[n, c0 + c, t*s + k*d].
+    for (let g = 0; g < this.groups; g++) {
+      const off = tapOffsets(cg, K, g * cg * widthP, widthP, d, 0);
+      for (let o0 = g * og; o0 < (g + 1) * og; o0 += 4) {
+        const rows = Math.min(4, (g + 1) * og - o0);
+        for (let n = 0; n < batch; n++) {
+          const dAt = (n * outChannel + o0) * outWidth, xAt = n * inChannel * widthP;
+          convWeightTiles(
+            rows,
+            cg * K,
+            outWidth,
+            D,
+            dAt,
+            outWidth,
+            X,
+            xAt,
+            off,
+            s,
+            DW,
+            o0 * cg * K,
+            cg * K,
+          );
         }
+      }
+    }
+    // dx is delta spread to stride 1, padded by the kernel's span (z below), convolved with
+    // the flipped kernel: dx[n, c, i] = sum over (o, k) of W[o, c, k] z[o, i + p + (K-1-k)*d],
+    // where z[o, (K-1)*d + t*s] = delta[n, o, t] and z is zero elsewhere.
+    const lead = (K - 1) * d, zWidth = widthP + lead;
+    const z = new (D.constructor as typeof Float64Array)(outChannel * zWidth);
+    const tiles = [];
+    for (let g = 0; g < this.groups; g++) {
+      const off = tapOffsets(og, K, g * og * zWidth, zWidth, -d, lead);
+      for (let c0 = g * cg; c0 < (g + 1) * cg; c0 += 4) {
+        const rows = Math.min(4, (g + 1) * cg - c0);
+        const w = packLanes(rows, og * K, (r, q) => {
+          const o = g * og + Math.floor(q / K), k = q % K;
+          return Wd[(o * cg + c0 - g * cg + r) * K + k];
+        }, Wd);
+        tiles.push({ c0, rows, w, off });
+      }
+    }
+    for (let n = 0; n < batch; n++) {
+      for (let o = 0; o < outChannel; o++) {
+        const src = (n * outChannel + o) * outWidth, dst = o * zWidth + lead;
+        for (let t = 0; t < outWidth; t++) z[dst + t * s] = D[src + t];
+      }
+      for (const { c0, rows, w, off } of tiles) {
+        const dxAt = (n * inChannel + c0) * width;
+        convRows(rows, width, og * K, w, off, z, p, 1, DX, dxAt, width);
       }
     }
     return dx;
@@ -242,16 +282,46 @@ export class Conv1D extends Layer {
 }
 
 /**
- * The output positions `[t0, t1)` whose input index `t * stride + shift` falls inside
- * `[0, width)`; positions outside read the zero padding and contribute nothing.
+ * The rows of `data` (`rows` rows of `width`) with `pad` zeros added at both ends of each;
+ * `data` itself when `pad` is 0.
  */
-function validRange(
-  shift: number,
-  stride: number,
-  width: number,
-  outWidth: number,
-): [number, number] {
-  const t0 = shift >= 0 ? 0 : Math.ceil(-shift / stride);
-  const t1 = Math.min(outWidth, Math.floor((width - 1 - shift) / stride) + 1);
-  return [t0, Math.max(t0, t1)];
+function padWidth(data: FloatArray, rows: number, width: number, pad: number): FloatArray {
+  if (pad === 0) return data;
+  const widthP = width + 2 * pad;
+  const out = new (data.constructor as typeof Float64Array)(rows * widthP);
+  for (let r = 0; r < rows; r++) {
+    out.set(data.subarray(r * width, (r + 1) * width), r * widthP + pad);
+  }
+  return out;
+}
+
+/**
+ * The offset table of an implicit im2col: entry `c * K + k` is `base + c * rowWidth + start
+ * + k * tapStep`, the element channel `c`'s tap `k` reads for output position 0.
+ */
+function tapOffsets(
+  channels: number,
+  K: number,
+  base: number,
+  rowWidth: number,
+  tapStep: number,
+  start: number,
+): Int32Array {
+  const off = new Int32Array(channels * K);
+  for (let c = 0; c < channels; c++) {
+    for (let k = 0; k < K; k++) off[c * K + k] = base + c * rowWidth + start + k * tapStep;
+  }
+  return off;
+}
+
+/** `depth` groups of four lanes, lane `r < rows` of group `q` being `value(r, q)`, the rest 0. */
+function packLanes(
+  rows: number,
+  depth: number,
+  value: (r: number, q: number) => number,
+  like: FloatArray,
+): FloatArray {
+  const out = new (like.constructor as typeof Float64Array)(depth * 4);
+  for (let q = 0; q < depth; q++) for (let r = 0; r < rows; r++) out[q * 4 + r] = value(r, q);
+  return out;
 }
