@@ -9,7 +9,8 @@ import { Command, InvalidArgumentError } from "commander";
 import { parseCommandLine } from "../cli.ts";
 import { loadCifar10, locateCifar10 } from "../data/locate.ts";
 import { trainValSplit } from "../data/split.ts";
-import { runMain } from "../errors.ts";
+import { runMain, UserError } from "../errors.ts";
+import { useFastKernels } from "../kernels/gemm_fast.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { train } from "./trainer.ts";
 
@@ -77,6 +78,7 @@ export async function main(args: string[]): Promise<number> {
     .option("--data <dir>", "CIFAR-10 folder (default: $CIFAR10_DIR, else data/)")
     .option("--out <dir>", "where the run's files go (default: runs/<recipe>)")
     .option("--resume", "continue the run saved in --out")
+    .option("--threads <n>", "threads for the matrix multiplies (default: every core)", number)
     .option("--overwrite", "start afresh even if --out holds a run");
   for (const [flag, , help, parse] of OVERRIDES) program.option(flag, help, parse);
   const opts = parseCommandLine<Record<string, unknown>>(program, args);
@@ -97,6 +99,14 @@ export async function main(args: string[]): Promise<number> {
   const { train: trainSet, val } = config.valSize > 0
     ? trainValSplit(full, config.valSize, config.seed)
     : { train: full, val: null };
+
+  // Float32 matrix multiplies in WebAssembly SIMD on every core (the plain TypeScript kernel
+  // remains the fallback and the oracle).
+  const threads = opts.threads as number | undefined;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new UserError(`--threads must be a positive integer, got ${threads}.`);
+  }
+  await useFastKernels({ threads });
 
   let stop = false;
   const onInterrupt = () => {
