@@ -39,14 +39,7 @@ import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "../nn/pool.ts";
 import { Residual } from "../nn/residual.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { contiguous, dtypeOf, type Tensor, zeros } from "../tensor.ts";
-import {
-  type AttributeValue,
-  floatTensor,
-  int64Tensor,
-  model,
-  node,
-  valueInfo,
-} from "./graph.ts";
+import { type AttributeValue, floatTensor, int64Tensor, model, node, valueInfo } from "./graph.ts";
 import { DataType, encodeModel, type NodeProto, type TensorProto } from "./proto.ts";
 
 export { OPSET } from "./graph.ts";

@@ -92,7 +92,12 @@ export async function scoreInChildProcess(
     while ((newline = buffered.indexOf("\n")) >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      const message = JSON.parse(line);
+      let message;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        continue; // not the protocol's: something the native code printed
+      }
       if (message.ready) {
         phase = "scoring";
         arm(options.timeLimitSeconds);
