@@ -194,7 +194,7 @@ Deno.test("a layer without an ONNX form is named in the error", () => {
   );
 });
 
-Deno.test("onnx.checker.check_model accepts the exported models", async (t) => {
+Deno.test("onnx.checker.check_model accepts the exported models", async () => {
   const probe = await new Deno.Command("/usr/bin/python3", {
     args: ["-c", "import onnx"],
     stdout: "null",
@@ -204,7 +204,6 @@ Deno.test("onnx.checker.check_model accepts the exported models", async (t) => {
     console.log(
       "skipped: /usr/bin/python3 with the onnx package is not installed (apt-get install python3-onnx)",
     );
-    t.step({ name: "check_model", ignore: true, fn: () => {} });
     return;
   }
   const dir = await Deno.makeTempDir();
