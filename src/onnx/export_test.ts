@@ -11,11 +11,13 @@ import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "../nn/pool.ts";
 import { Residual } from "../nn/residual.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
-import { type DType, type Tensor, tensor } from "../tensor.ts";
+import { CIFAR10_CLASSES } from "../data/cifar10.ts";
+import { toTensor } from "../data/to_tensor.ts";
+import { clone, type DType, type Tensor, tensor } from "../tensor.ts";
 import { exportOnnx, INPUT_NAME, OPSET, OUTPUT_NAME, saveOnnx } from "./export.ts";
 import { PRODUCER_NAME } from "./graph.ts";
 import { decodeModel } from "./proto.ts";
-import { checkContract } from "./score.ts";
+import { checkContract, scoreModel } from "./score.ts";
 
 /** A plain VGG-style net with every layer kind the exporter maps. */
 function plainNet(dtype: DType): Module {
@@ -221,4 +223,36 @@ Deno.test("onnx.checker.check_model accepts the exported models", async () => {
     }).output();
     assert.ok(success, `${name}: ${new TextDecoder().decode(stderr)}`);
   }
+});
+
+Deno.test("scoring an exported net predicts what the TypeScript net predicts", async () => {
+  // The issue's check that grade --model reports the TypeScript model's own accuracy, on
+  // synthetic images: every image whose top two logits are clearly apart gets the same class.
+  const rng = new Rng(42);
+  const net = residualNet("float64");
+  randomiseState(net, rng);
+  const n = 40;
+  // Each image a random colour plus noise: a random net's predictions follow the colour.
+  const colours = Array.from({ length: n * 3 }, () => rng.int(256));
+  const images = Uint8Array.from(
+    { length: n * 3072 },
+    (_, p) => Math.min(255, Math.max(0, colours[Math.floor(p / 1024)] + rng.int(61) - 30)),
+  );
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const path = await Deno.makeTempFile({ suffix: ".onnx" });
+  await saveOnnx(net, path);
+  const report = await scoreModel(path, { images, labels, length: n }, CIFAR10_CLASSES, {
+    batchSize: 16,
+  });
+  const logits = net.eval().forward(clone(toTensor(images, n), "float64")).data;
+  let compared = 0;
+  for (let i = 0; i < n; i++) {
+    const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
+    const sorted = [...row].sort((a, b) => b - a);
+    if (sorted[0] - sorted[1] < 1e-3) continue;
+    assert.equal(report.predictions[i], row.indexOf(sorted[0]), `image ${i}`);
+    compared++;
+  }
+  assert.ok(compared >= n / 2, `only ${compared} images without a near tie`);
+  assert.ok(new Set(report.predictions).size >= 3, "the predictions vary");
 });
