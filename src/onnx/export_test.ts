@@ -229,22 +229,33 @@ Deno.test("scoring an exported net predicts what the TypeScript net predicts", a
   // The issue's check that grade --model reports the TypeScript model's own accuracy, on
   // synthetic images: every image whose top two logits are clearly apart gets the same class.
   const rng = new Rng(42);
-  const net = residualNet("float64");
-  randomiseState(net, rng);
   const n = 40;
-  // Each image a random colour plus noise: a random net's predictions follow the colour.
+  // Each image a random colour plus noise.
   const colours = Array.from({ length: n * 3 }, () => rng.int(256));
   const images = Uint8Array.from(
     { length: n * 3072 },
     (_, p) => Math.min(255, Math.max(0, colours[Math.floor(p / 1024)] + rng.int(61) - 30)),
   );
-  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
+  const x = clone(toTensor(images, n), "float64");
+  // A random net's class scores barely depend on its input unless its features are centred:
+  // BatchNorm's running statistics are taken from these images (momentum 1), and the head
+  // has no bias, so the scores follow each image's colour.
+  const net = new Sequential(
+    new Conv2D(3, 16, 3, 1, { padding: 1 }),
+    new BatchNorm2D(16, { momentum: 1 }),
+    new GELU(),
+    new Conv2D(16, 10, 1, 1, { bias: false }),
+    new GlobalAvgPool2D(),
+    new Flatten(),
+  );
+  net.train().forward(x);
   const path = await Deno.makeTempFile({ suffix: ".onnx" });
   await saveOnnx(net, path);
+  const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
   const report = await scoreModel(path, { images, labels, length: n }, CIFAR10_CLASSES, {
     batchSize: 16,
   });
-  const logits = net.eval().forward(clone(toTensor(images, n), "float64")).data;
+  const logits = net.eval().forward(x).data;
   let compared = 0;
   for (let i = 0; i < n; i++) {
     const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
@@ -254,5 +265,5 @@ Deno.test("scoring an exported net predicts what the TypeScript net predicts", a
     compared++;
   }
   assert.ok(compared >= n / 2, `only ${compared} images without a near tie`);
-  assert.ok(new Set(report.predictions).size >= 3, "the predictions vary");
+  assert.ok(new Set(report.predictions).size >= 5, `the predictions vary: ${report.predictions}`);
 });
