@@ -1,15 +1,21 @@
 /**
  * The public API of the convolution-assignment project: the reference solution's layers,
- * tensors and seeded randomness, and the fixtures they are checked against.
+ * tensors and seeded randomness, the momentum solver behind Q1 and Q2 (`solveMomentum`,
+ * `truncate`), the fixtures they are checked against, and the CIFAR-10 data pipeline (both
+ * on-disk layouts, download, split, augmentation, batching).
  *
  * @example
  * ```ts
- * import { Conv1D, manualSeed, zeros } from "./mod.ts";
+ * import { Cifar10Loader, Conv1D, loadCifar10, locateCifar10, manualSeed, zeros } from "./mod.ts";
  *
  * manualSeed(0);
  * const conv = new Conv1D(8, 12, 3, 2);
  * const y = conv.forward(zeros([3, 8, 20])); // shape (3, 12, 9)
  * const dx = conv.backward(zeros(y.shape)); // conv.dW and conv.db now hold the gradients
+ *
+ * const where = await locateCifar10({ data: "../shared/cifar10/cifar-10-batches-bin" });
+ * const loader = new Cifar10Loader(await loadCifar10(where, "train"), { batchSize: 256, augment: {} });
+ * for (const batch of loader.batches(0)) batch.x; // float32 (256, 3, 32, 32) in [0, 1]
  * ```
  *
  * @module
@@ -52,3 +58,6 @@ export * from "./src/onnx/export.ts";
 export * from "./src/onnx/model_error.ts";
 export * from "./src/onnx/confusion.ts";
 export * from "./src/onnx/score_process.ts";
+export * from "./src/momentum.ts";
+export * from "./src/numeric/exact_decimal.ts";
+export * from "./src/numeric/interval.ts";

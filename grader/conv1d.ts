@@ -45,7 +45,7 @@ export const CONV1D_PARTS = [
  *
  * @example
  * ```ts
- * const results = await q3.grade({ label: "reference", conv1d: referenceConv1D, model: null }, config);
+ * const results = await q3.grade({ label: "reference", conv1d: referenceConv1D, answers: null, model: null }, config);
  * ```
  */
 export const referenceConv1D: Conv1DRunner = (cases) =>

@@ -6,11 +6,12 @@
 
 import { UserError } from "../src/errors.ts";
 import { q3 } from "./conv1d.ts";
+import { q1, q2 } from "./momentum.ts";
 import { checkCompetitionConfig, q4 } from "./model.ts";
 import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
 
 /** The questions in the order the report lists them; later questions join here. */
-export const QUESTIONS: Question[] = [q3, q4];
+export const QUESTIONS: Question[] = [q1, q2, q3, q4];
 
 /** Where the default settings live. */
 export const DEFAULT_CONFIG: string = new URL("./config.json", import.meta.url).pathname;
@@ -56,7 +57,7 @@ export async function loadConfig(path: string = DEFAULT_CONFIG): Promise<GradeCo
  *
  * @example
  * ```ts
- * const results = await gradeSubmission({ label: "reference", conv1d: referenceConv1D, model: null }, await loadConfig());
+ * const results = await gradeSubmission({ label: "reference", conv1d: referenceConv1D, answers: null, model: null }, await loadConfig());
  * ```
  */
 export async function gradeSubmission(

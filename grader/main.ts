@@ -9,19 +9,27 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseCommandLine } from "../src/cli.ts";
 import { runMain, UserError } from "../src/errors.ts";
 import { referenceConv1D } from "./conv1d.ts";
 import { DEFAULT_CONFIG, gradeSubmission, loadConfig, QUESTIONS } from "./grade.ts";
+import { referenceAnswers } from "./momentum.ts";
 import { passed, type Submission } from "./question.ts";
 import { formatTable, toGradescope } from "./report.ts";
 
-/** The reference solution as a submission: every part this project implements. */
-export const REFERENCE: Submission = {
-  label: "the reference solution",
-  conv1d: referenceConv1D,
-  model: null,
-};
+/**
+ * The reference solution as a submission: every part this project implements. Built on
+ * demand because its answers.json is solved (Q2 takes a moment), which `--help` need not wait for.
+ */
+export function referenceSubmission(): Submission {
+  return {
+    label: "the reference solution",
+    conv1d: referenceConv1D,
+    answers: referenceAnswers(),
+    model: null,
+  };
+}
 
 function parseArgs(args: string[]) {
   const program = new Command("deno task grade")
@@ -31,29 +39,15 @@ function parseArgs(args: string[]) {
     .option("--model <file>", "also grade Q4: score this ONNX model on the CIFAR-10 test set")
     .option("--data <dir>", "where CIFAR-10 is (default: $CIFAR10_DIR, then data/)")
     .option("--confusion <file.svg>", "with --model, also draw the confusion matrix as SVG")
-    .option("--time-limit <seconds>", "with --model, the time limit for the whole test set")
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(false)
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) Deno.exit(0); // --help
-      throw new UserError(`${error.message.replace(/^error: /, "")} (see --help).`);
-    }
-    throw error;
-  }
-  const options = program.opts<{
+    .option("--time-limit <seconds>", "with --model, the time limit for the whole test set");
+  const options = parseCommandLine<{
     json?: string;
     config: string;
     model?: string;
     data?: string;
     confusion?: string;
     timeLimit?: string;
-  }>();
+  }>(program, args);
   if (!options.model && (options.confusion || options.timeLimit)) {
     throw new UserError("--confusion and --time-limit need --model (see --help).");
   }
@@ -76,11 +70,12 @@ export async function main(args: string[]): Promise<number> {
     ...(options.confusion ? { confusionImage: options.confusion } : {}),
     ...(options.timeLimit ? { timeLimitSeconds: Number(options.timeLimit) } : {}),
   };
-  const submission: Submission = options.model
-    ? { ...REFERENCE, label: `${REFERENCE.label} with ${options.model}`, model: options.model }
-    : REFERENCE;
-  const questions = options.model ? QUESTIONS : QUESTIONS.filter((q) => q.id !== "q4");
   const started = performance.now();
+  const reference = referenceSubmission();
+  const submission: Submission = options.model
+    ? { ...reference, label: `${reference.label} with ${options.model}`, model: options.model }
+    : reference;
+  const questions = options.model ? QUESTIONS : QUESTIONS.filter((q) => q.id !== "q4");
   const results = await gradeSubmission(submission, config, questions);
   const seconds = (performance.now() - started) / 1000;
   console.log(formatTable(submission.label, results));

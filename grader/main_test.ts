@@ -16,11 +16,13 @@ Deno.test("deno task grade passes the reference and writes Gradescope JSON", asy
   const { code, out } = await grade("--json", `${dir}/results.json`);
   assert.equal(code, 0, out);
   assert.match(out, /q3\s+forward\s+37\/37/);
-  assert.match(out, /total\s+20\/20/);
+  assert.match(out, /q1\s+answer\s+1\/1/);
+  assert.match(out, /q2\s+answer\s+1\/1/);
+  assert.match(out, /total\s+30\/30/);
   const results = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
-  assert.equal(results.score, 20);
+  assert.equal(results.score, 30);
   assert.equal(typeof results.execution_time, "number");
-  assert.equal(results.tests.length, 4);
+  assert.equal(results.tests.length, 6);
   for (const t of results.tests) {
     assert.deepEqual(Object.keys(t).sort(), [
       "max_score",

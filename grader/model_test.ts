@@ -101,7 +101,7 @@ Deno.test("a bad model scores zero for Q4 while Q3 is graded as usual", async ()
   const path = `${data}/nhwc.onnx`;
   await Deno.writeFile(path, linearModel({ inputShape: ["N", 32, 32, 3] }));
   const results = await gradeSubmission(
-    { label: "student", conv1d: referenceConv1D, model: path },
+    { label: "student", conv1d: referenceConv1D, answers: null, model: path },
     { ...config, q4: { ...config.q4!, data } },
     QUESTIONS,
   );

@@ -57,6 +57,8 @@ export interface Submission {
   label: string;
   /** Runs the submitted Conv1D on the grader's inputs (Q3). */
   conv1d: Conv1DRunner | null;
+  /** The raw text of the submission's `answers.json` (Q1, Q2; format in grader/momentum.ts). */
+  answers: string | null;
   /** The path of the submitted `model.onnx` (Q4). */
   model: string | null;
 }

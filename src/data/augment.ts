@@ -38,8 +38,11 @@ export interface AugmentOptions {
  * (y + dy, x + dx) of the padded input), then mirror left-right when `flip`.
  */
 export interface ImageTransform {
+  /** Columns to shift by, in [-padding, padding]. */
   dx: number;
+  /** Rows to shift by, in [-padding, padding]. */
   dy: number;
+  /** Whether to mirror left-right after the shift. */
   flip: boolean;
 }
 

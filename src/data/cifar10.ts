@@ -12,13 +12,13 @@ import { join } from "node:path";
 import { UserError } from "../errors.ts";
 
 /** Channels, height and width of a CIFAR-10 image. */
-export const CIFAR10_SHAPE = [3, 32, 32] as const;
+export const CIFAR10_SHAPE: readonly [3, 32, 32] = [3, 32, 32];
 
 /** Bytes of one image (3 × 32 × 32). */
-export const IMAGE_BYTES = 3 * 32 * 32;
+export const IMAGE_BYTES: number = 3 * 32 * 32;
 
 /** Bytes of one record in the binary layout: the label byte, then the image. */
-export const RECORD_BYTES = 1 + IMAGE_BYTES;
+export const RECORD_BYTES: number = 1 + IMAGE_BYTES;
 
 /** The ten class names in label order, as `batches.meta.txt` lists them. */
 export const CIFAR10_CLASSES: readonly string[] = [
@@ -76,28 +76,43 @@ export type Cifar10Split = "train" | "test";
  * ```
  */
 export function parseCifar10Bin(bytes: Uint8Array, file: string): ImageSet {
-  if (bytes.length === 0 || bytes.length % RECORD_BYTES !== 0) {
+  const length = recordCount(bytes.length, file);
+  const set = {
+    images: new Uint8Array(length * IMAGE_BYTES),
+    labels: new Uint8Array(length),
+    length,
+  };
+  parseInto(bytes, file, set, 0);
+  return set;
+}
+
+/** The number of records in a file of `size` bytes; a `UserError` unless whole. */
+function recordCount(size: number, file: string): number {
+  if (size === 0 || size % RECORD_BYTES !== 0) {
     throw new UserError(
-      `${file} is truncated or corrupt (${bytes.length} bytes is not a whole number of ` +
+      `${file} is truncated or corrupt (${size} bytes is not a whole number of ` +
         `${RECORD_BYTES}-byte records); delete it and place the official CIFAR-10 binary files again.`,
     );
   }
-  const length = bytes.length / RECORD_BYTES;
-  const images = new Uint8Array(length * IMAGE_BYTES);
-  const labels = new Uint8Array(length);
+  return size / RECORD_BYTES;
+}
+
+/** Parses a batch file's records into `set` from image `at` on. */
+function parseInto(bytes: Uint8Array, file: string, set: ImageSet, at: number): void {
+  const length = recordCount(bytes.length, file);
+  const { images, labels } = set;
   for (let i = 0; i < length; i++) {
-    const at = i * RECORD_BYTES;
-    const label = bytes[at];
+    const from = i * RECORD_BYTES;
+    const label = bytes[from];
     if (label > 9) {
       throw new UserError(
         `${file} is corrupt (record ${i} has label ${label}, not 0-9); delete it and place ` +
           `the official CIFAR-10 binary files again.`,
       );
     }
-    labels[i] = label;
-    images.set(bytes.subarray(at + 1, at + RECORD_BYTES), i * IMAGE_BYTES);
+    labels[at + i] = label;
+    images.set(bytes.subarray(from + 1, from + RECORD_BYTES), (at + i) * IMAGE_BYTES);
   }
-  return { images, labels, length };
 }
 
 /**
@@ -134,17 +149,30 @@ export async function readDataFile(path: string): Promise<Uint8Array> {
   try {
     return await Deno.readFile(path);
   } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new UserError(
-        `${path} is missing; place the CIFAR-10 files there (the official cifar-10-binary.tar.gz ` +
-          `extracts to cifar-10-batches-bin/) or point --data (or CIFAR10_DIR) at a folder that has them.`,
-      );
-    }
-    if (error instanceof Deno.errors.PermissionDenied) {
-      throw new UserError(`${path} cannot be read (permission denied); make it readable.`);
-    }
-    throw error;
+    throw fileError(error, path);
   }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch (error) {
+    throw fileError(error, path);
+  }
+}
+
+/** A missing or unreadable data file as a `UserError` naming it; anything else as is. */
+function fileError(error: unknown, path: string): unknown {
+  if (error instanceof Deno.errors.NotFound) {
+    return new UserError(
+      `${path} is missing; place the CIFAR-10 files there (the official cifar-10-binary.tar.gz ` +
+        `extracts to cifar-10-batches-bin/) or point --data (or CIFAR10_DIR) at a folder that has them.`,
+    );
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new UserError(`${path} cannot be read (permission denied); make it readable.`);
+  }
+  return error;
 }
 
 /**
@@ -161,13 +189,32 @@ export async function readDataFile(path: string): Promise<Uint8Array> {
  */
 export async function readCifar10Bin(dir: string, split: Cifar10Split): Promise<ImageSet> {
   await requireFolder(dir);
-  const files = split === "train" ? TRAIN_FILES : [TEST_FILE];
-  const sets: ImageSet[] = [];
-  for (const name of files) {
-    const path = join(dir, name);
-    sets.push(parseCifar10Bin(await readDataFile(path), path));
+  const paths = (split === "train" ? TRAIN_FILES : [TEST_FILE]).map((name) => join(dir, name));
+  // sizes first, so the images are parsed straight into one buffer, file by file
+  const counts: number[] = [];
+  for (const path of paths) counts.push(recordCount(await fileSize(path), path));
+  // the five training batches are the same size, so one cut at a record boundary shows too
+  const short = counts.findIndex((n) => n < Math.max(...counts));
+  if (short >= 0) {
+    throw new UserError(
+      `${paths[short]} is truncated (${counts[short]} images where the other training batches ` +
+        `have ${
+          Math.max(...counts)
+        }); delete it and place the official CIFAR-10 binary files again.`,
+    );
   }
-  return sets.length === 1 ? sets[0] : concatImageSets(sets);
+  const length = counts.reduce((a, b) => a + b, 0);
+  const set = {
+    images: new Uint8Array(length * IMAGE_BYTES),
+    labels: new Uint8Array(length),
+    length,
+  };
+  let at = 0;
+  for (const [k, path] of paths.entries()) {
+    parseInto(await readDataFile(path), path, set, at);
+    at += counts[k];
+  }
+  return set;
 }
 
 /**

@@ -147,14 +147,18 @@ function toBytes(raw: unknown): Uint8Array {
   // the bytes come back through its inverse. `_codecs.encode(s, "latin1")` strings (Python 3
   // protocol 2) go through `latin1ToBytes` instead, before they get here.
   const out = new Uint8Array(raw.length);
-  for (let i = 0; i < raw.length; i++) out[i] = WINDOWS_1252_BYTE.get(raw.charCodeAt(i)) ?? 0;
+  for (let i = 0; i < raw.length; i++) out[i] = WINDOWS_1252_BYTE[raw.charCodeAt(i)];
   return out;
 }
 
 const LATIN1 = new TextDecoder("latin1");
-const WINDOWS_1252_BYTE = new Map<number, number>(
-  Array.from({ length: 256 }, (_, b) => [LATIN1.decode(Uint8Array.of(b)).charCodeAt(0), b]),
-);
+
+/** Code point -> byte for windows-1252 (its highest code point is U+2122, ™). */
+const WINDOWS_1252_BYTE = (() => {
+  const table = new Uint8Array(0x2123);
+  for (let b = 0; b < 256; b++) table[LATIN1.decode(Uint8Array.of(b)).charCodeAt(0)] = b;
+  return table;
+})();
 
 /** `_codecs.encode(text, "latin1")`: Python 3 writes bytes this way in protocol 2. */
 function latin1ToBytes(text: string, encoding = "latin1"): Uint8Array {

@@ -71,6 +71,12 @@ Deno.test("readCifar10Bin says which folder or file is missing and how to fix it
       assert.match(e.message, /data_batch_4\.bin is missing; place the CIFAR-10 files/);
       return true;
     });
+    await Deno.writeFile(join(dir, "data_batch_4.bin"), makeRecords(1));
+    await Deno.writeFile(join(dir, "data_batch_2.bin"), makeRecords(2));
+    await assert.rejects(
+      readCifar10Bin(dir, "train"),
+      /data_batch_1\.bin is truncated \(1 images where the other training batches have 2\)/,
+    );
     await Deno.writeTextFile(join(dir, "batches.meta.txt"), "cat\ndog\n");
     await assert.rejects(readCifar10BinClasses(dir), /lists 2 class names, not 10/);
   } finally {

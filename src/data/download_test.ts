@@ -91,3 +91,33 @@ Deno.test("downloadCifar10 says how to place the files by hand when the fetch fa
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("downloadCifar10 names a download that breaks off and leaves nothing behind", async () => {
+  // a raw server that promises 5000 bytes, sends 1000 and hangs up
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    const conn = await listener.accept();
+    await conn.read(new Uint8Array(4096));
+    const head = "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\nconnection: close\r\n\r\n";
+    await conn.write(new TextEncoder().encode(head));
+    await conn.write(new Uint8Array(1000));
+    conn.close();
+  })();
+  const dir = await Deno.makeTempDir();
+  try {
+    const url = `http://127.0.0.1:${listener.addr.port}/c.tar.gz`;
+    await assert.rejects(downloadCifar10(dir, { url }), (e: Error) => {
+      assert.ok(e instanceof UserError, String(e));
+      assert.match(
+        e.message,
+        /^the download from .* broke off after 1000 bytes .*; place the files by hand/,
+      );
+      return true;
+    });
+    assert.deepEqual(await listing(dir), []);
+  } finally {
+    await served;
+    listener.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

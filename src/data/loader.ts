@@ -32,6 +32,7 @@ export interface LoaderOptions {
 
 /** One batch: images `x` of shape (n, 3, 32, 32), float32 in [0, 1], and their labels. */
 export interface Batch {
+  /** The images, float32 (n, 3, 32, 32) in [0, 1]. */
   x: Tensor;
   /** Class indices (0–9), one per image. */
   y: Uint8Array;
@@ -57,13 +58,25 @@ export interface Batch {
  * ```
  */
 export class Cifar10Loader {
+  /** The images batched. */
   readonly set: ImageSet;
+  /** Images per batch (the last may have fewer unless `dropLast`). */
   readonly batchSize: number;
+  /** Whether each epoch has its own random order. */
   readonly shuffle: boolean;
+  /** The seed of the order and the augmentation. */
   readonly seed: number;
+  /** Whether a short last batch is dropped. */
   readonly dropLast: boolean;
+  /** The augmentation, or `false` for none. */
   readonly augment: AugmentOptions | false;
 
+  /**
+   * A loader over `set`.
+   *
+   * @throws {UserError} for a batch size below 1 or a padding outside 0–31 (flags a person
+   * sets), at once rather than mid-epoch.
+   */
   constructor(set: ImageSet, options: LoaderOptions) {
     const { batchSize, shuffle = true, seed = 0, dropLast = false, augment = false } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) {

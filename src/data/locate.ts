@@ -35,6 +35,7 @@ export type Cifar10Layout = "bin" | "py";
 export interface Cifar10Location {
   /** The folder holding the batch files themselves (e.g. `data/cifar-10-batches-bin`). */
   dir: string;
+  /** Which layout its files are in. */
   layout: Cifar10Layout;
   /** Whether the training batches are there (the first one is checked). */
   hasTrain: boolean;

@@ -13,14 +13,23 @@ import type { FloatArray } from "../tensor.ts";
 
 /** The sizes of one 2-D convolution (or pooling) window sweep over one image. */
 export interface ConvGeometry {
+  /** Input channels. */
   channels: number;
+  /** Input height. */
   height: number;
+  /** Input width. */
   width: number;
+  /** Window height. */
   kernelH: number;
+  /** Window width. */
   kernelW: number;
+  /** Vertical step between windows. */
   strideH: number;
+  /** Horizontal step between windows. */
   strideW: number;
+  /** Zero rows added above and below. */
   padH: number;
+  /** Zero columns added left and right. */
   padW: number;
   /** `floor((height + 2·padH − kernelH) / strideH) + 1`, as PyTorch computes it. */
   outH: number;

@@ -13,9 +13,22 @@ import { Layer } from "./module.ts";
 
 /**
  * An element-wise activation: the bookkeeping once, so that each activation is only its
- * function (`apply`) and its derivative (`gradient`), written side by side.
+ * function (`apply`) and its derivative (`gradient`), written side by side. Works in the
+ * dtype of its input.
+ *
+ * @example
+ * ```ts
+ * class Square extends Elementwise {
+ *   protected apply(X: FloatArray, Y: FloatArray) {
+ *     for (let i = 0; i < X.length; i++) Y[i] = X[i] * X[i];
+ *   }
+ *   protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray) {
+ *     for (let i = 0; i < X.length; i++) DX[i] = 2 * X[i] * D[i];
+ *   }
+ * }
+ * ```
  */
-abstract class Elementwise extends Layer {
+export abstract class Elementwise extends Layer {
   #x: Tensor | null = null;
 
   /** `Y[i] = f(X[i])` for every element. */
@@ -23,6 +36,7 @@ abstract class Elementwise extends Layer {
   /** `DX[i] = f'(X[i]) · D[i]` for every element. */
   protected abstract gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void;
 
+  /** `f` applied to every element of `x`. */
   forward(x: Tensor): Tensor {
     x = contiguous(x);
     this.#x = x;
@@ -31,6 +45,7 @@ abstract class Elementwise extends Layer {
     return y;
   }
 
+  /** `f'(x) · delta` element-wise, with the last input `x`. */
   backward(delta: Tensor): Tensor {
     const name = `${this.constructor.name}()`;
     const x = saved(name, this.#x);
@@ -53,10 +68,12 @@ abstract class Elementwise extends Layer {
  * ```
  */
 export class ReLU extends Elementwise {
+  /** `Y = max(X, 0)`. */
   protected apply(X: FloatArray, Y: FloatArray): void {
     for (let i = 0; i < X.length; i++) Y[i] = X[i] > 0 ? X[i] : 0;
   }
 
+  /** `DX = D` where `X > 0`, else 0. */
   protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
     for (let i = 0; i < X.length; i++) DX[i] = X[i] > 0 ? D[i] : 0;
   }
@@ -76,10 +93,12 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
  * ```
  */
 export class GELU extends Elementwise {
+  /** `Y = X · Φ(X)`. */
   protected apply(X: FloatArray, Y: FloatArray): void {
     for (let i = 0; i < X.length; i++) Y[i] = 0.5 * X[i] * (1 + erf(X[i] * Math.SQRT1_2));
   }
 
+  /** `DX = (Φ(X) + X · φ(X)) · D`. */
   protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
     for (let i = 0; i < X.length; i++) {
       const v = X[i];

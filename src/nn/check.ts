@@ -6,10 +6,7 @@
  */
 
 import { type DType, dtypeOf, formatShape, sameShape, type Tensor } from "../tensor.ts";
-import { ShapeError } from "./module.ts";
-
-/** A size PyTorch accepts as one number or an `(h, w)` pair. */
-export type Size2 = number | readonly [number, number];
+import { ShapeError, type Size2 } from "./module.ts";
 
 /**
  * `value` as an `[h, w]` pair, each an integer `>= min`, or a `RangeError` naming `layer`

@@ -41,19 +41,31 @@ export interface Conv1DOptions {
  * ```
  */
 export class Conv1D extends Layer {
+  /** Channels of the input. */
   readonly inChannel: number;
+  /** Channels of the output (the number of filters). */
   readonly outChannel: number;
+  /** The window width. */
   readonly kernelSize: number;
+  /** The step between windows. */
   readonly stride: number;
+  /** Zeros added at each end. */
   readonly padding: number;
+  /** The spacing between kernel taps. */
   readonly dilation: number;
+  /** Channel groups. */
   readonly groups: number;
+  /** The filters, `(outChannel, inChannel / groups, kernelSize)`: PyTorch's `weight`. */
   W: Tensor;
+  /** The bias, `(outChannel,)`, or null without one: PyTorch's `bias`. */
   b: Tensor | null;
+  /** The gradient of `W` from the last `backward`, summed over the batch. */
   dW: Tensor;
+  /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
 
+  /** The handout's `Conv1D(in_channel, out_channel, kernel_size, stride)`, plus PyTorch's options. */
   constructor(
     inChannel: number,
     outChannel: number,

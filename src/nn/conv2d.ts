@@ -17,16 +17,8 @@ import {
   type Tensor,
   zeros,
 } from "../tensor.ts";
-import {
-  checkDelta,
-  checkDType,
-  checkImage,
-  checkInteger,
-  pair,
-  saved,
-  type Size2,
-} from "./check.ts";
-import { Layer, type Parameter, weightAndBias } from "./module.ts";
+import { checkDelta, checkDType, checkImage, checkInteger, pair, saved } from "./check.ts";
+import { Layer, type Parameter, type Size2, weightAndBias } from "./module.ts";
 
 /** Options beyond the four positional arguments, with PyTorch's meaning and defaults. */
 export interface Conv2DOptions {
@@ -56,19 +48,29 @@ export interface Conv2DOptions {
  * ```
  */
 export class Conv2D extends Layer {
+  /** Channels of the input. */
   readonly inChannels: number;
+  /** Channels of the output (the number of filters). */
   readonly outChannels: number;
+  /** The window `[kh, kw]`. */
   readonly kernelSize: [number, number];
+  /** The step between windows `[sh, sw]`. */
   readonly stride: [number, number];
+  /** Zeros added on each side `[ph, pw]`. */
   readonly padding: [number, number];
+  /** The filters, `(outChannels, inChannels, kh, kw)`: PyTorch's `weight`. */
   W: Tensor;
+  /** The bias, `(outChannels,)`, or null without one: PyTorch's `bias`. */
   b: Tensor | null;
+  /** The gradient of `W` from the last `backward`, summed over the batch. */
   dW: Tensor;
+  /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
   /** One image's im2col matrix, reused across images and calls. */
   #cols: FloatArray | null = null;
 
+  /** PyTorch's `Conv2d(in_channels, out_channels, kernel_size, stride, padding=, bias=)`; sizes are a number or `[h, w]`. */
   constructor(
     inChannels: number,
     outChannels: number,

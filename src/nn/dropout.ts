@@ -30,12 +30,14 @@ export interface DropoutOptions {
  * ```
  */
 export class Dropout extends Layer {
+  /** The probability that an element is zeroed. */
   readonly p: number;
   #rng: Rng;
   /** Per element, 0 or 1/(1 − p) from the last training forward; null after an eval one. */
   #mask: Tensor | null = null;
   #shape: number[] | null = null;
 
+  /** PyTorch's `Dropout(p=0.5)`, with the generator for the masks. */
   constructor(p = 0.5, options: DropoutOptions = {}) {
     super();
     if (!(p >= 0 && p <= 1)) {
@@ -45,6 +47,7 @@ export class Dropout extends Layer {
     this.#rng = options.rng ?? defaultRng();
   }
 
+  /** `x` with a fresh random mask applied in training mode; `x` itself in eval mode. */
   forward(x: Tensor): Tensor {
     x = contiguous(x);
     this.#shape = x.shape.slice();
@@ -63,6 +66,7 @@ export class Dropout extends Layer {
     return y;
   }
 
+  /** `delta` through the last forward's mask (unchanged after an eval-mode forward). */
   backward(delta: Tensor): Tensor {
     const shape = saved(this.#name(), this.#shape);
     checkDelta(this.#name(), shape, delta);

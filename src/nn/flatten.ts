@@ -20,10 +20,13 @@ import { Layer, ShapeError } from "./module.ts";
  * ```
  */
 export class Flatten extends Layer {
+  /** The first axis merged. */
   readonly startDim: number;
+  /** The last axis merged (negative counts from the end). */
   readonly endDim: number;
   #shapes: { input: number[]; output: number[] } | null = null;
 
+  /** PyTorch's `Flatten(start_dim=1, end_dim=-1)`. */
   constructor(startDim = 1, endDim = -1) {
     super();
     if (!Number.isInteger(startDim) || !Number.isInteger(endDim)) {
@@ -33,6 +36,7 @@ export class Flatten extends Layer {
     this.endDim = endDim;
   }
 
+  /** `x` with axes `startDim..endDim` merged, sharing its data. */
   forward(x: Tensor): Tensor {
     const rank = x.shape.length;
     const start = this.startDim < 0 ? rank + this.startDim : this.startDim;
@@ -51,6 +55,7 @@ export class Flatten extends Layer {
     return tensor(x.data, output);
   }
 
+  /** `delta` reshaped back to the input's shape. */
   backward(delta: Tensor): Tensor {
     const { input, output } = saved(this.#name(), this.#shapes);
     checkDelta(this.#name(), output, delta);

@@ -9,6 +9,8 @@ import { Linear } from "./linear.ts";
 import { BatchNorm2D } from "./norm.ts";
 import { MaxPool2D } from "./pool.ts";
 import { Sequential } from "./sequential.ts";
+import { CrossEntropyLoss } from "./loss.ts";
+import { SGD } from "../optim/sgd.ts";
 
 /** `count` noisy 6×6 images: label 0 has a bright vertical bar, label 1 a horizontal one. */
 function bars(rng: Rng, count: number): { x: Tensor; labels: number[] } {
@@ -22,7 +24,7 @@ function bars(rng: Rng, count: number): { x: Tensor; labels: number[] } {
   return { x, labels };
 }
 
-Deno.test("a tiny float32 conv net learns a separable problem with plain SGD on the layers", () => {
+Deno.test("a tiny float32 conv net learns a separable problem: cross-entropy, SGD, BN, dropout", () => {
   const rng = new Rng(11);
   const options = { dtype: "float32", rng } as const;
   const net = new Sequential(
@@ -34,30 +36,19 @@ Deno.test("a tiny float32 conv net learns a separable problem with plain SGD on 
     new Dropout(0.1, { rng }),
     new Linear(4 * 3 * 3, 2, options),
   );
-  // Half the squared error to the one-hot label, summed; its gradient is `y − target`.
-  const step = (x: Tensor, labels: number[], lr: number): number => {
-    const y = net.forward(x);
-    const delta = zeros(y.shape, "float32");
-    let loss = 0;
-    for (let n = 0; n < labels.length; n++) {
-      for (let k = 0; k < 2; k++) {
-        const d = y.data[n * 2 + k] - (labels[n] === k ? 1 : 0);
-        delta.data[n * 2 + k] = d;
-        loss += 0.5 * d * d;
-      }
-    }
-    net.backward(delta);
-    for (const p of net.parameters()) {
-      for (let i = 0; i < p.value.data.length; i++) {
-        p.value.data[i] -= (lr / labels.length) * p.grad.data[i];
-      }
-    }
-    return loss / labels.length;
+  const criterion = new CrossEntropyLoss();
+  const optimizer = new SGD(net, { lr: 0.1, momentum: 0.9 });
+  const step = (x: Tensor, labels: number[]): number => {
+    optimizer.zeroGrad();
+    const loss = criterion.forward(net.forward(x), labels);
+    net.backward(criterion.backward());
+    optimizer.step();
+    return loss;
   };
   const losses: number[] = [];
   for (let i = 0; i < 120; i++) {
     const { x, labels } = bars(rng, 16);
-    losses.push(step(x, labels, 0.1));
+    losses.push(step(x, labels));
   }
   const first = (losses[0] + losses[1] + losses[2]) / 3;
   const last = (losses[117] + losses[118] + losses[119]) / 3;

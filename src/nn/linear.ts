@@ -35,14 +35,21 @@ export interface LinearOptions {
  * ```
  */
 export class Linear extends Layer {
+  /** The size of the input's last axis. */
   readonly inFeatures: number;
+  /** The size of the output's last axis. */
   readonly outFeatures: number;
+  /** The weights, `(outFeatures, inFeatures)`: PyTorch's `weight`. */
   W: Tensor;
+  /** The bias, `(outFeatures,)`, or null without one: PyTorch's `bias`. */
   b: Tensor | null;
+  /** The gradient of `W` from the last `backward`, summed over the batch. */
   dW: Tensor;
+  /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
 
+  /** PyTorch's `Linear(in_features, out_features, bias=)`. */
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
     super();
     const { bias = true, dtype = "float64" } = options;

@@ -18,11 +18,13 @@ import type { Tensor } from "../tensor.ts";
 export interface NamedTensor {
   /** The `state_dict` key, prefixed by the path of child names from the module asked. */
   name: string;
+  /** The tensor itself (the layer's own, not a copy). */
   value: Tensor;
 }
 
 /** A trainable tensor and the gradient `backward` stores for it, in the same shape. */
 export interface Parameter extends NamedTensor {
+  /** Its gradient from the last `backward`, summed over the batch; the layer's own tensor. */
   grad: Tensor;
 }
 
@@ -33,7 +35,9 @@ export interface Parameter extends NamedTensor {
  * Each `backward` overwrites the gradients of the last one (it does not accumulate).
  */
 export interface Module {
+  /** The output for input `x`; remembers what `backward` needs. */
   forward(x: Tensor): Tensor;
+  /** The gradient w.r.t. the last input, given `delta`, the gradient w.r.t. the last output; stores the parameter gradients. */
   backward(delta: Tensor): Tensor;
   /**
    * The parameters of this module and of all its descendants with their gradients, in
@@ -89,9 +93,12 @@ export interface Module {
  * ```
  */
 export abstract class Layer implements Module {
+  /** True in training mode (the default), false in evaluation mode. */
   training = true;
 
+  /** The output for input `x`; remembers what `backward` needs. */
   abstract forward(x: Tensor): Tensor;
+  /** The gradient w.r.t. the last input; stores the parameter gradients. */
   abstract backward(delta: Tensor): Tensor;
 
   /** This layer's own parameters (not its children's), unprefixed, e.g. `weight`. */
@@ -104,10 +111,12 @@ export abstract class Layer implements Module {
     return [];
   }
 
+  /** The direct children with their names; none for a leaf layer. */
   namedChildren(): [string, Module][] {
     return [];
   }
 
+  /** Own parameters, then each child's, prefixed `child.` (PyTorch's `named_parameters()`). */
   parameters(): Parameter[] {
     const own = this.ownParameters();
     for (const [prefix, child] of this.namedChildren()) {
@@ -116,6 +125,7 @@ export abstract class Layer implements Module {
     return own;
   }
 
+  /** Own buffers, then each child's, prefixed `child.` (PyTorch's `named_buffers()`). */
   buffers(): NamedTensor[] {
     const own = this.ownBuffers();
     for (const [prefix, child] of this.namedChildren()) {
@@ -124,12 +134,14 @@ export abstract class Layer implements Module {
     return own;
   }
 
+  /** Sets training mode (`mode = true`) or eval mode here and in every descendant. */
   train(mode = true): this {
     this.training = mode;
     for (const [, child] of this.namedChildren()) child.train(mode);
     return this;
   }
 
+  /** Evaluation mode, as `train(false)`. */
   eval(): this {
     return this.train(false);
   }
@@ -157,7 +169,19 @@ export function weightAndBias(
   return params;
 }
 
+/**
+ * A 2-D size (kernel, stride, padding) as PyTorch's layers accept it: one number for both
+ * axes, or `[h, w]`.
+ *
+ * @example
+ * ```ts
+ * const k: Size2 = [3, 1]; // 3 high, 1 wide
+ * ```
+ */
+export type Size2 = number | readonly [number, number];
+
 /** The error a layer raises for input it cannot take; the message names the layer. */
 export class ShapeError extends Error {
+  /** `"ShapeError"`, so that printed errors say what kind they are. */
   override name = "ShapeError";
 }

@@ -43,20 +43,28 @@ export interface BatchNorm2DOptions {
  * ```
  */
 export class BatchNorm2D extends Layer {
+  /** The number of channels it normalises. */
   readonly numFeatures: number;
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** The weight of the new batch in the running statistics (PyTorch's convention). */
   readonly momentum: number;
   /** γ, shape `(numFeatures,)`, or null without `affine`. */
   weight: Tensor | null;
   /** β, shape `(numFeatures,)`, or null without `affine`. */
   bias: Tensor | null;
+  /** The gradient of `weight` from the last `backward`, summed over the batch. */
   dWeight: Tensor | null;
+  /** The gradient of `bias` from the last `backward`, summed over the batch. */
   dBias: Tensor | null;
+  /** The running mean per channel, initially 0: the buffer `running_mean`. */
   runningMean: Tensor;
+  /** The running (unbiased) variance per channel, initially 1: the buffer `running_var`. */
   runningVar: Tensor;
   /** What backward needs: the normalised input x̂, 1/σ per channel, and the mode used. */
   #saved: { xhat: Tensor; invStd: Float64Array; training: boolean } | null = null;
 
+  /** PyTorch's `BatchNorm2d(num_features, eps=, momentum=, affine=)`. */
   constructor(numFeatures: number, options: BatchNorm2DOptions = {}) {
     super();
     const { eps = 1e-5, momentum = 0.1, affine = true, dtype = "float64" } = options;
@@ -79,6 +87,7 @@ export class BatchNorm2D extends Layer {
     this.runningVar.data.fill(1);
   }
 
+  /** `x` of shape `(batch, numFeatures, h, w)` to the same shape, normalised per channel. */
   forward(x: Tensor): Tensor {
     const name = this.#name();
     checkImage(name, x, this.numFeatures);

@@ -8,16 +8,30 @@
 
 import { type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
 import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
-import { checkDelta, checkImage, pair, saved, type Size2 } from "./check.ts";
-import { Layer } from "./module.ts";
+import { checkDelta, checkImage, pair, saved } from "./check.ts";
+import { Layer, type Size2 } from "./module.ts";
 
-/** The window, stride and padding every 2-D pool shares, checked as PyTorch checks them. */
-abstract class Pool2D extends Layer {
+/**
+ * The window, stride and padding every 2-D pool shares, checked as PyTorch checks them
+ * (the stride defaults to the window; padding is at most half the window).
+ *
+ * @example
+ * ```ts
+ * const pool: Pool2D = new MaxPool2D(3, 2, 1);
+ * pool.kernelSize; // [3, 3]
+ * ```
+ */
+export abstract class Pool2D extends Layer {
+  /** The window `[kh, kw]`. */
   readonly kernelSize: [number, number];
+  /** The step between windows `[sh, sw]`. */
   readonly stride: [number, number];
+  /** Padding on each side `[ph, pw]`. */
   readonly padding: [number, number];
+  /** The last input, for `backward`. */
   protected x: Tensor | null = null;
 
+  /** `kind` names the layer in errors. */
   constructor(kind: string, kernelSize: Size2, stride: Size2 | undefined, padding: Size2) {
     super();
     const name = `${kind}(${kernelSize})`;
@@ -29,6 +43,7 @@ abstract class Pool2D extends Layer {
     }
   }
 
+  /** The layer as errors name it, e.g. `MaxPool2D(2, 2, 0)`. */
   protected abstract name(): string;
 
   /** Checks `x` and returns the sweep's geometry over one plane (one channel). */
@@ -54,10 +69,12 @@ export class MaxPool2D extends Pool2D {
   /** For each output element, the flat index into the input of the maximum it took. */
   #argmax: Int32Array = new Int32Array(0);
 
+  /** PyTorch's `MaxPool2d(kernel_size, stride=kernel_size, padding=0)`. */
   constructor(kernelSize: Size2, stride?: Size2, padding: Size2 = 0) {
     super("MaxPool2D", kernelSize, stride, padding);
   }
 
+  /** `(batch, c, h, w)` to `(batch, c, outH, outW)`: the maximum of each window. */
   forward(x: Tensor): Tensor {
     const g = this.geometry(x);
     x = contiguous(x);
@@ -93,6 +110,7 @@ export class MaxPool2D extends Pool2D {
     return y;
   }
 
+  /** Each window's gradient to its maximum; overlapping windows add up. */
   backward(delta: Tensor): Tensor {
     const x = saved(this.name(), this.x);
     const g = this.geometry(x);
@@ -104,6 +122,7 @@ export class MaxPool2D extends Pool2D {
     return dx;
   }
 
+  /** `MaxPool2D(kernel, stride, padding)`. */
   protected name(): string {
     return `MaxPool2D(${formatPair(this.kernelSize)}, ${formatPair(this.stride)}, ${
       formatPair(this.padding)
@@ -128,8 +147,10 @@ export interface AvgPool2DOptions {
  * ```
  */
 export class AvgPool2D extends Pool2D {
+  /** Whether padding counts in each window's divisor. */
   readonly countIncludePad: boolean;
 
+  /** PyTorch's `AvgPool2d(kernel_size, stride=kernel_size, padding=0, count_include_pad=)`. */
   constructor(
     kernelSize: Size2,
     stride?: Size2,
@@ -140,6 +161,7 @@ export class AvgPool2D extends Pool2D {
     this.countIncludePad = options.countIncludePad ?? true;
   }
 
+  /** `(batch, c, h, w)` to `(batch, c, outH, outW)`: the mean of each window. */
   forward(x: Tensor): Tensor {
     const g = this.geometry(x);
     x = contiguous(x);
@@ -157,6 +179,7 @@ export class AvgPool2D extends Pool2D {
     return y;
   }
 
+  /** Each window's gradient shared equally over its elements (by the same divisor). */
   backward(delta: Tensor): Tensor {
     const x = saved(this.name(), this.x);
     const g = this.geometry(x);
@@ -209,6 +232,7 @@ export class AvgPool2D extends Pool2D {
     }
   }
 
+  /** `AvgPool2D(kernel, stride, padding)`. */
   protected name(): string {
     return `AvgPool2D(${formatPair(this.kernelSize)}, ${formatPair(this.stride)}, ${
       formatPair(this.padding)
@@ -230,6 +254,7 @@ export class AvgPool2D extends Pool2D {
 export class GlobalAvgPool2D extends Layer {
   #input: { shape: number[]; dtype: DType } | null = null;
 
+  /** `(batch, c, h, w)` to `(batch, c, 1, 1)`: the mean of each channel. */
   forward(x: Tensor): Tensor {
     checkImage("GlobalAvgPool2D()", x, null);
     x = contiguous(x);
@@ -245,6 +270,7 @@ export class GlobalAvgPool2D extends Layer {
     return y;
   }
 
+  /** Each channel's gradient spread evenly over its pixels. */
   backward(delta: Tensor): Tensor {
     const { shape, dtype } = saved("GlobalAvgPool2D()", this.#input);
     const [batch, channels, H, W] = shape;

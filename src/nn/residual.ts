@@ -28,15 +28,19 @@ import { Layer, type Module, ShapeError } from "./module.ts";
  * ```
  */
 export class Residual extends Layer {
+  /** The main branch. */
   readonly body: Module;
+  /** The projection on the skip branch, or null for the identity. */
   readonly shortcut: Module | null;
 
+  /** A block computing `body(x) + shortcut(x)`, or `body(x) + x` without a shortcut. */
   constructor(body: Module, shortcut: Module | null = null) {
     super();
     this.body = body;
     this.shortcut = shortcut;
   }
 
+  /** `body(x)` plus the shortcut's output or `x`; the shapes must agree. */
   forward(x: Tensor): Tensor {
     const a = contiguous(this.body.forward(x));
     const b = contiguous(this.shortcut ? this.shortcut.forward(x) : x);
@@ -65,6 +69,7 @@ export class Residual extends Layer {
     return dx;
   }
 
+  /** `body`, and `shortcut` when there is one. */
   override namedChildren(): [string, Module][] {
     return this.shortcut
       ? [["body", this.body], ["shortcut", this.shortcut]]

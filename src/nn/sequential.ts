@@ -24,23 +24,28 @@ import { Layer, type Module } from "./module.ts";
  * ```
  */
 export class Sequential extends Layer {
+  /** The layers in order; child `i` is named `String(i)`. */
   readonly layers: readonly Module[];
 
+  /** PyTorch's `Sequential(*layers)`. */
   constructor(...layers: Module[]) {
     super();
     this.layers = layers;
   }
 
+  /** `x` through every layer in order. */
   forward(x: Tensor): Tensor {
     for (const layer of this.layers) x = layer.forward(x);
     return x;
   }
 
+  /** `delta` back through every layer in reverse order; each stores its gradients. */
   backward(delta: Tensor): Tensor {
     for (let i = this.layers.length - 1; i >= 0; i--) delta = this.layers[i].backward(delta);
     return delta;
   }
 
+  /** The layers named `"0"`, `"1"`, … */
   override namedChildren(): [string, Module][] {
     return this.layers.map((layer, i) => [String(i), layer]);
   }

@@ -13,7 +13,8 @@ import { fixtureTests, vggNet } from "./testing.ts";
 
 // A VGG-style net (conv, BN, ReLU, max pool, conv, BN, GELU, avg pool, flatten, linear):
 // same weights and buffers in, same output, input gradient, every parameter gradient and
-// updated running statistics out as PyTorch, by PyTorch's state_dict names.
+// updated running statistics out as PyTorch, by PyTorch's state_dict names. Two cases run
+// end to end through the cross-entropy loss (with and without label smoothing).
 fixtureTests("vgg", "A VGG-style Sequential net");
 
 Deno.test("Sequential names parameters and buffers by PyTorch's state_dict keys", () => {

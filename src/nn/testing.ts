@@ -7,11 +7,12 @@
 
 import assert from "node:assert/strict";
 import { type FixtureCase, type Fixtures, loadFixtures } from "../../fixtures/mod.ts";
-import { clone, type DType, maxAbsDiff, type Tensor } from "../tensor.ts";
+import { allocate, clone, type DType, maxAbsDiff, type Tensor, tensor } from "../tensor.ts";
 import { GELU, ReLU } from "./activation.ts";
 import { Conv2D } from "./conv2d.ts";
 import { Flatten } from "./flatten.ts";
 import { Linear } from "./linear.ts";
+import { crossEntropy } from "./loss.ts";
 import type { Module } from "./module.ts";
 import { BatchNorm2D } from "./norm.ts";
 import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "./pool.ts";
@@ -146,8 +147,19 @@ export function checkCase(c: FixtureCase, dtype: DType, tolerance: number): numb
 
   const grads = layer.parameters().map((p) => p.grad);
   layer.train();
-  compare(layer.forward(input("x")), "y");
-  compare(layer.backward(input("delta")), "dx");
+  const y = layer.forward(input("x"));
+  compare(y, "y");
+  if (c.tensors.has("loss")) {
+    // End to end: the delta is the cross-entropy's gradient, as PyTorch's loss.backward().
+    const targets = Array.from(f.tensor(c, "target").data);
+    const { loss, grad } = crossEntropy(y, targets, {
+      labelSmoothing: c.args.label_smoothing as number,
+    });
+    compare(tensor(allocate(1, dtype).fill(loss), [1]), "loss");
+    compare(layer.backward(grad), "dx");
+  } else {
+    compare(layer.backward(input("delta")), "dx");
+  }
   // backward writes into the gradient tensors it handed out, so an optimizer may keep them.
   layer.parameters().forEach((p, i) => assert.equal(p.grad, grads[i], `${c.name} ${p.name}`));
   for (const p of layer.parameters()) compare(p.grad, `grad:${p.name}`);
