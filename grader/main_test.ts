@@ -69,7 +69,7 @@ Deno.test("--model adds Q4; a broken model costs only Q4's points", async () => 
   assert.match(out, /q3\s+db\s+37\/37 .* pass/);
   assert.match(out, /q4\s+accuracy\s+-\s+-\s+0\/20\s+FAIL/);
   assert.match(out, /q4 accuracy: .*model\.onnx is not an ONNX model/);
-  assert.match(out, /total\s+20\/40/);
+  assert.match(out, /total\s+30\/50/);
 });
 
 Deno.test("Q4 flags without --model, or no test set, end in one sentence", async () => {
