@@ -1,0 +1,128 @@
+/**
+ * `deno task train`: trains a CIFAR-10 CNN in TypeScript on the CPU and writes the
+ * checkpoint, curves, history and the model for submission.
+ *
+ * @module
+ */
+
+import { Command, InvalidArgumentError } from "commander";
+import { parseCommandLine } from "../cli.ts";
+import { loadCifar10, locateCifar10 } from "../data/locate.ts";
+import { trainValSplit } from "../data/split.ts";
+import { runMain } from "../errors.ts";
+import { recipe, RECIPES, type TrainConfig } from "./recipes.ts";
+import { train } from "./trainer.ts";
+
+const number = (value: string) => {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError("not a number");
+  return n;
+};
+const widths = (value: string) => {
+  const parts = value.split(",").map(Number);
+  if (parts.length !== 4 || !parts.every((n) => Number.isInteger(n) && n > 0)) {
+    throw new InvalidArgumentError("give four positive integers like 32,64,128,256");
+  }
+  return parts;
+};
+const bool = (value: string) => {
+  if (!["true", "false", "on", "off", "1", "0"].includes(value)) {
+    throw new InvalidArgumentError("use true or false");
+  }
+  return ["true", "on", "1"].includes(value);
+};
+
+/** The flags that override a recipe's fields, with the field each sets. */
+const OVERRIDES: [
+  flag: string,
+  field: keyof TrainConfig,
+  help: string,
+  parse: (v: string) => unknown,
+][] = [
+  ["--arch <name>", "arch", "architecture: vgg or resnet", String],
+  ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
+  ["--epochs <n>", "epochs", "epochs to train", number],
+  ["--batch-size <n>", "batchSize", "images per batch", number],
+  ["--lr <x>", "lr", "peak learning rate of the one-cycle schedule", number],
+  ["--warmup <x>", "warmup", "fraction of steps warming up to the peak", number],
+  ["--momentum <x>", "momentum", "SGD momentum", number],
+  ["--nesterov <bool>", "nesterov", "Nesterov momentum (true/false)", bool],
+  ["--weight-decay <x>", "weightDecay", "L2 weight decay on conv and linear weights", number],
+  ["--label-smoothing <x>", "labelSmoothing", "label smoothing of the cross-entropy", number],
+  [
+    "--crop-padding <n>",
+    "cropPadding",
+    "random-crop padding in pixels (0: no translation)",
+    number,
+  ],
+  ["--flip <bool>", "flip", "random horizontal flips (true/false)", bool],
+  ["--val-size <n>", "valSize", "training images held out for validation", number],
+  ["--train-limit <n>", "trainLimit", "train on at most this many images (0: all)", number],
+  ["--tta-flip <bool>", "ttaFlip", "average test logits with the mirrored image's", bool],
+  ["--seed <n>", "seed", "seed of the weights, split, order and augmentation", number],
+];
+
+/** Runs the trainer with command-line `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const program = new Command("deno task train")
+    .description(
+      "Train a CIFAR-10 CNN in TypeScript on the CPU; writes a checkpoint after every epoch, " +
+        "the training curves, and the model for submission.",
+    )
+    .option(
+      "--recipe <name>",
+      `starting settings: ${Object.keys(RECIPES).join(", ")}`,
+      "default",
+    )
+    .option("--data <dir>", "CIFAR-10 folder (default: $CIFAR10_DIR, else data/)")
+    .option("--out <dir>", "where the run's files go (default: runs/<recipe>)")
+    .option("--resume", "continue the run saved in --out")
+    .option("--overwrite", "start afresh even if --out holds a run");
+  for (const [flag, , help, parse] of OVERRIDES) program.option(flag, help, parse);
+  const opts = parseCommandLine<Record<string, unknown>>(program, args);
+
+  const config = recipe(String(opts.recipe));
+  for (const [flag, field] of OVERRIDES) {
+    const key = flag.slice(2, flag.indexOf(" ")).replace(/-(\w)/g, (_, c) => c.toUpperCase());
+    if (opts[key] !== undefined) (config as unknown as Record<string, unknown>)[field] = opts[key];
+  }
+  const outDir = String(opts.out ?? `runs/${config.recipe}`);
+
+  const where = await locateCifar10({ data: opts.data as string | undefined });
+  const [full, test] = await Promise.all([
+    loadCifar10(where, "train"),
+    where.hasTest ? loadCifar10(where, "test") : Promise.resolve(null),
+  ]);
+  const { train: trainSet, val } = config.valSize > 0
+    ? trainValSplit(full, config.valSize, config.seed)
+    : { train: full, val: null };
+
+  let stop = false;
+  const onInterrupt = () => {
+    if (stop) Deno.exit(130); // a second Ctrl-C stops at once
+    stop = true;
+    console.error("\nStopping after this batch to save a checkpoint (Ctrl-C again to quit now).");
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  try {
+    const result = await train({
+      config,
+      data: { train: trainSet, val, test },
+      outDir,
+      resume: Boolean(opts.resume),
+      overwrite: Boolean(opts.overwrite),
+      shouldStop: () => stop,
+    });
+    if (!result.interrupted) {
+      console.log(
+        `Wrote ${result.files.checkpoint}, ${result.files.curves}, ${result.files.history} and ` +
+          `${result.files.csv}.`,
+      );
+    }
+    return result.interrupted ? 130 : 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

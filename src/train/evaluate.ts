@@ -1,0 +1,81 @@
+/**
+ * Evaluation of a model on a set of images: loss, accuracy and the predictions, in eval mode,
+ * optionally averaging the logits of each image and its mirror (test-time flip augmentation).
+ *
+ * @module
+ */
+
+import { Cifar10Loader } from "../data/loader.ts";
+import type { ImageSet } from "../data/cifar10.ts";
+import { crossEntropy } from "../nn/loss.ts";
+import type { Module } from "../nn/module.ts";
+import { contiguous, type Tensor, tensor } from "../tensor.ts";
+
+/** The result of {@linkcode evaluate}. */
+export interface Evaluation {
+  /** Mean cross-entropy over the images. */
+  loss: number;
+  /** The fraction predicted correctly, in [0, 1]. */
+  accuracy: number;
+  /** The predicted class of each image, in the set's order. */
+  predictions: Uint8Array;
+}
+
+/** Mirrors a batch of images left to right (the last axis). */
+export function flipHorizontal(x: Tensor): Tensor {
+  const src = contiguous(x);
+  const width = x.shape[x.shape.length - 1];
+  const out = new Float32Array(src.size);
+  const S = src.data;
+  for (let row = 0; row < src.size; row += width) {
+    for (let i = 0; i < width; i++) out[row + i] = S[row + width - 1 - i];
+  }
+  return tensor(out, x.shape);
+}
+
+/**
+ * Evaluates `model` on `set` in eval mode (restoring its mode after), `batchSize` images at a
+ * time; with `flip`, the logits of each image and of its mirror are averaged.
+ *
+ * @example
+ * ```ts
+ * const { accuracy } = evaluate(model, testSet, { batchSize: 500, flip: true });
+ * ```
+ */
+export function evaluate(
+  model: Module,
+  set: ImageSet,
+  options: { batchSize?: number; flip?: boolean } = {},
+): Evaluation {
+  const { batchSize = 500, flip = false } = options;
+  const wasTraining = model.training;
+  model.eval();
+  const loader = new Cifar10Loader(set, { batchSize, shuffle: false });
+  const predictions = new Uint8Array(set.length);
+  let lossSum = 0, correct = 0, seen = 0;
+  try {
+    for (const { x, y } of loader.batches(0)) {
+      let logits = contiguous(model.forward(x));
+      if (flip) {
+        const mirrored = contiguous(model.forward(flipHorizontal(x)));
+        const L = new Float32Array(logits.size);
+        for (let i = 0; i < L.length; i++) L[i] = (logits.data[i] + mirrored.data[i]) / 2;
+        logits = tensor(L, logits.shape);
+      }
+      lossSum += crossEntropy(logits, y, { reduction: "sum" }).loss;
+      const classes = logits.shape[1];
+      for (let i = 0; i < y.length; i++) {
+        let best = 0;
+        for (let c = 1; c < classes; c++) {
+          if (logits.data[i * classes + c] > logits.data[i * classes + best]) best = c;
+        }
+        predictions[seen + i] = best;
+        if (best === y[i]) correct++;
+      }
+      seen += y.length;
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return { loss: lossSum / Math.max(1, seen), accuracy: correct / Math.max(1, seen), predictions };
+}

@@ -1,0 +1,90 @@
+/**
+ * The CIFAR-10 networks the trainer builds: a VGG-style net (the default: conv blocks with
+ * BatchNorm and max-pooling, as the fastest known CIFAR-10 recipes use) and a small ResNet.
+ * Both take `[0, 1]` images `(N, 3, 32, 32)` and return logits `(N, 10)`; they are made only
+ * of layers the ONNX exporter knows.
+ *
+ * @module
+ */
+
+import { ReLU } from "../nn/activation.ts";
+import { Conv2D } from "../nn/conv2d.ts";
+import { Flatten } from "../nn/flatten.ts";
+import { Linear } from "../nn/linear.ts";
+import type { Module } from "../nn/module.ts";
+import { BatchNorm2D } from "../nn/norm.ts";
+import { MaxPool2D } from "../nn/pool.ts";
+import { Residual } from "../nn/residual.ts";
+import { Sequential } from "../nn/sequential.ts";
+import type { Rng } from "../random.ts";
+import type { DType } from "../tensor.ts";
+
+/** The architectures {@linkcode buildModel} knows. */
+export const ARCHITECTURES = ["vgg", "resnet"] as const;
+
+/** One of {@linkcode ARCHITECTURES}. */
+export type Architecture = typeof ARCHITECTURES[number];
+
+/** What {@linkcode buildModel} needs: the architecture, its stage widths, dtype and seed. */
+export interface ModelSpec {
+  arch: Architecture;
+  /** Channels of the stem and each of the three stages, e.g. `[32, 64, 128, 256]`. */
+  widths: readonly [number, number, number, number];
+  dtype?: DType;
+  rng: Rng;
+}
+
+/**
+ * Builds a CIFAR-10 network.
+ *
+ * `vgg`: stem conv → three stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU),
+ * each halving the resolution (32 → 16 → 8 → 4) → global max-pool → linear. Pooling right
+ * after each stage's first conv runs the second conv at a quarter of the cost.
+ *
+ * `resnet`: the same stem and stages, with the second conv in a residual block.
+ *
+ * @example
+ * ```ts
+ * const model = buildModel({ arch: "vgg", widths: [32, 64, 128, 256], dtype: "float32", rng: new Rng(0) });
+ * const logits = model.forward(zeros([8, 3, 32, 32], "float32")); // (8, 10)
+ * ```
+ */
+export function buildModel(spec: ModelSpec): Sequential {
+  const { arch, widths, dtype = "float32", rng } = spec;
+  const conv = (cin: number, cout: number) =>
+    new Conv2D(cin, cout, 3, 1, { padding: 1, bias: false, dtype, rng });
+  const bn = (c: number) => new BatchNorm2D(c, { dtype });
+  const convBnRelu = (
+    cin: number,
+    cout: number,
+  ): Module[] => [conv(cin, cout), bn(cout), new ReLU()];
+
+  const [stem, ...stages] = widths;
+  const layers: Module[] = [...convBnRelu(3, stem)];
+  let cin = stem;
+  for (const width of stages) {
+    layers.push(conv(cin, width), new MaxPool2D(2), bn(width), new ReLU());
+    if (arch === "resnet") {
+      layers.push(new Residual(new Sequential(...convBnRelu(width, width))));
+    } else {
+      layers.push(...convBnRelu(width, width));
+    }
+    cin = width;
+  }
+  layers.push(new MaxPool2D(4), new Flatten(), new Linear(cin, 10, { bias: false, dtype, rng }));
+  return new Sequential(...layers);
+}
+
+/** The network's forward cost in multiply-adds per image (convolutions and the linear layer). */
+export function macsPerImage(spec: Pick<ModelSpec, "widths">): number {
+  const [stem, ...stages] = spec.widths;
+  let macs = 3 * stem * 9 * 32 * 32;
+  let cin = stem, size = 32;
+  for (const width of stages) {
+    macs += cin * width * 9 * size * size; // first conv, before the pool
+    size /= 2;
+    macs += width * width * 9 * size * size;
+    cin = width;
+  }
+  return macs + cin * 10;
+}

@@ -1,0 +1,140 @@
+/**
+ * Training recipes: every setting of a run in one object, so that a run is reproducible from
+ * its recipe and seed alone (the checkpoint stores it). Flags override single fields.
+ *
+ * @module
+ */
+
+import { UserError } from "../errors.ts";
+import { type Architecture, ARCHITECTURES } from "./models.ts";
+
+/** Every setting of a training run. */
+export interface TrainConfig {
+  /** The recipe this started from. */
+  recipe: string;
+  arch: Architecture;
+  /** Channels of the stem and the three stages. */
+  widths: [number, number, number, number];
+  epochs: number;
+  batchSize: number;
+  /** The peak learning rate of the one-cycle schedule. */
+  lr: number;
+  /** The fraction of the steps spent warming up to the peak. */
+  warmup: number;
+  momentum: number;
+  nesterov: boolean;
+  /** L2 weight decay on conv/linear weights (not on BatchNorm or biases). */
+  weightDecay: number;
+  labelSmoothing: number;
+  /** Random-crop padding in pixels (0 for no translation). */
+  cropPadding: number;
+  flip: boolean;
+  /** Images held out of the training set for validation. */
+  valSize: number;
+  /** Train on at most this many images (0 for all); for smoke runs. */
+  trainLimit: number;
+  /** Average each test image's logits with its mirror's at evaluation. */
+  ttaFlip: boolean;
+  seed: number;
+}
+
+const BASE: Omit<TrainConfig, "recipe"> = {
+  arch: "vgg",
+  widths: [32, 64, 128, 256],
+  epochs: 8,
+  batchSize: 256,
+  lr: 0.4,
+  warmup: 0.25,
+  momentum: 0.9,
+  nesterov: true,
+  weightDecay: 5e-4,
+  labelSmoothing: 0.1,
+  cropPadding: 2,
+  flip: true,
+  valSize: 2000,
+  trainLimit: 0,
+  ttaFlip: true,
+  seed: 0,
+};
+
+/**
+ * The recipes `--recipe` picks from.
+ *
+ * - `quick`: a smoke run of a minute or two, a small net on 5,000 images for one epoch.
+ * - `default`: the competition recipe for a 2-core CPU in about 20 minutes.
+ * - `strong`: a wider residual net for longer, for people with time.
+ */
+export const RECIPES: Record<string, TrainConfig> = {
+  quick: {
+    ...BASE,
+    recipe: "quick",
+    widths: [16, 32, 64, 128],
+    epochs: 1,
+    batchSize: 128,
+    lr: 0.2,
+    valSize: 1000,
+    trainLimit: 5000,
+  },
+  default: { ...BASE, recipe: "default" },
+  strong: {
+    ...BASE,
+    recipe: "strong",
+    arch: "resnet",
+    widths: [64, 128, 256, 512],
+    epochs: 30,
+    cropPadding: 4,
+    labelSmoothing: 0.2,
+  },
+};
+
+/**
+ * The recipe named `name`, or a `UserError` listing the known ones.
+ *
+ * @example
+ * ```ts
+ * const config = { ...recipe("default"), epochs: 12 };
+ * ```
+ */
+export function recipe(name: string): TrainConfig {
+  const found = RECIPES[name];
+  if (!found) {
+    throw new UserError(
+      `unknown recipe "${name}"; choose one of ${Object.keys(RECIPES).join(", ")}.`,
+    );
+  }
+  return structuredClone(found);
+}
+
+/** Checks every field a person can set, with one sentence for the first bad one. */
+export function checkConfig(c: TrainConfig): TrainConfig {
+  const need = (ok: boolean, what: string) => {
+    if (!ok) throw new UserError(`${what}.`);
+  };
+  const int = (v: number, min: number) => Number.isInteger(v) && v >= min;
+  need(
+    ARCHITECTURES.includes(c.arch),
+    `--arch must be one of ${ARCHITECTURES.join(", ")}, got "${c.arch}"`,
+  );
+  need(
+    c.widths.length === 4 && c.widths.every((w) => int(w, 1)),
+    `--widths must be four positive integers like 32,64,128,256, got ${c.widths.join(",")}`,
+  );
+  need(int(c.epochs, 1), `--epochs must be a positive integer, got ${c.epochs}`);
+  need(int(c.batchSize, 1), `--batch-size must be a positive integer, got ${c.batchSize}`);
+  need(c.lr > 0 && Number.isFinite(c.lr), `--lr must be a positive number, got ${c.lr}`);
+  need(c.warmup >= 0 && c.warmup < 1, `--warmup must be in [0, 1), got ${c.warmup}`);
+  need(c.momentum >= 0 && c.momentum < 1, `--momentum must be in [0, 1), got ${c.momentum}`);
+  need(c.weightDecay >= 0, `--weight-decay must be >= 0, got ${c.weightDecay}`);
+  need(
+    c.labelSmoothing >= 0 && c.labelSmoothing < 1,
+    `--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`,
+  );
+  need(
+    int(c.cropPadding, 0) && c.cropPadding < 32,
+    `--crop-padding must be 0 to 31, got ${c.cropPadding}`,
+  );
+  need(int(c.valSize, 0), `--val-size must be a non-negative integer, got ${c.valSize}`);
+  need(int(c.trainLimit, 0), `--train-limit must be a non-negative integer, got ${c.trainLimit}`);
+  need(int(c.seed, 0), `--seed must be a non-negative integer, got ${c.seed}`);
+  return c;
+}

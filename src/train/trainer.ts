@@ -1,0 +1,329 @@
+/**
+ * The training loop: one-cycle SGD over augmented batches, a validation pass and an atomic
+ * checkpoint after every epoch, exact resume (mid-epoch too), a clean stop on request
+ * (Ctrl-C) or on a diverging loss, and the curves and history written as it goes.
+ *
+ * @module
+ */
+
+import type { ImageSet } from "../data/cifar10.ts";
+import { Cifar10Loader } from "../data/loader.ts";
+import { UserError } from "../errors.ts";
+import { crossEntropy } from "../nn/loss.ts";
+import type { Sequential } from "../nn/sequential.ts";
+import { countParameters } from "../nn/state.ts";
+import { splitWeightDecay } from "../optim/optimizer.ts";
+import { oneCycleLR } from "../optim/schedule.ts";
+import { SGD } from "../optim/sgd.ts";
+import { Rng } from "../random.ts";
+import { contiguous } from "../tensor.ts";
+import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { evaluate, type Evaluation } from "./evaluate.ts";
+import { buildModel, macsPerImage } from "./models.ts";
+import { plotSvg } from "./plot.ts";
+import { EpochProgress } from "./progress.ts";
+import { checkConfig, type TrainConfig } from "./recipes.ts";
+
+/** The images a run uses; `val` and `test` may be absent. */
+export interface TrainData {
+  train: ImageSet;
+  val: ImageSet | null;
+  test: ImageSet | null;
+}
+
+/** One epoch's record. */
+export interface EpochRecord {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** How to run {@linkcode train}. */
+export interface TrainOptions {
+  config: TrainConfig;
+  data: TrainData;
+  /** Where the checkpoint, history, curves and model go. */
+  outDir: string;
+  /** Continue the run saved in `outDir` instead of starting one. */
+  resume?: boolean;
+  /** Start afresh even if `outDir` holds a checkpoint (it is overwritten). */
+  overwrite?: boolean;
+  /** Where summary lines go (default `console.log`). */
+  log?: (line: string) => void;
+  /** Show a progress bar per epoch (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** Polled after every batch: true stops the run after saving a checkpoint (Ctrl-C). */
+  shouldStop?: () => boolean;
+  /** Writes the trained model for submission (e.g. ONNX); called once at the end. */
+  exportModel?: (model: Sequential, path: string) => Promise<void>;
+}
+
+/** What {@linkcode train} returns. */
+export interface TrainResult {
+  model: Sequential;
+  config: TrainConfig;
+  history: EpochRecord[];
+  /** True when the run stopped early on request; the checkpoint lets it resume. */
+  interrupted: boolean;
+  /** The test-set evaluation, when a test set was given and the run finished. */
+  test: Evaluation | null;
+  /** The files written, by kind. */
+  files: Record<string, string>;
+}
+
+interface Progress {
+  epoch: number;
+  batch: number;
+  history: EpochRecord[];
+  partial: { lossSum: number; correct: number; seen: number; seconds: number };
+}
+
+/** A loss above this (10 classes start near ln 10 ≈ 2.3) means the run has blown up. */
+const EXPLODED = 100;
+
+/**
+ * Trains the configured network on `data.train` and returns it with its history.
+ *
+ * @example
+ * ```ts
+ * const result = await train({
+ *   config: recipe("quick"),
+ *   data: { train, val, test },
+ *   outDir: "runs/quick",
+ * });
+ * console.log(result.test?.accuracy);
+ * ```
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { data, outDir, log = console.log, shouldStop = () => false } = options;
+  const files = {
+    checkpoint: `${outDir}/checkpoint.safetensors`,
+    history: `${outDir}/history.json`,
+    csv: `${outDir}/history.csv`,
+    curves: `${outDir}/curves.svg`,
+    model: `${outDir}/model.onnx`,
+  };
+  await Deno.mkdir(outDir, { recursive: true }).catch((error) => {
+    throw new UserError(`cannot create the output folder ${outDir} (${error.message}).`);
+  });
+  const exists = await Deno.stat(files.checkpoint).then(() => true, () => false);
+
+  let config = checkConfig(structuredClone(options.config));
+  let state: Progress = {
+    epoch: 0,
+    batch: 0,
+    history: [],
+    partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
+  };
+  if (options.resume) {
+    if (!exists) {
+      throw new UserError(
+        `there is no checkpoint to resume at ${files.checkpoint}; run without --resume to start.`,
+      );
+    }
+    const saved = (await readCheckpoint(files.checkpoint)).metadata as
+      | { config: TrainConfig } & Progress
+      | null;
+    if (!saved?.config) {
+      throw new UserError(
+        `${files.checkpoint} was not written by the trainer, so it cannot be resumed.`,
+      );
+    }
+    config = checkConfig(saved.config);
+    state = {
+      epoch: saved.epoch,
+      batch: saved.batch,
+      history: saved.history,
+      partial: saved.partial,
+    };
+  } else if (exists && !options.overwrite) {
+    throw new UserError(
+      `${outDir} already holds a run; pass --resume to continue it, --overwrite to replace it, ` +
+        `or --out for another folder.`,
+    );
+  }
+
+  const model = buildModel({ ...config, dtype: "float32", rng: new Rng(config.seed) });
+  const train = config.trainLimit > 0 && config.trainLimit < data.train.length
+    ? { ...data.train, length: config.trainLimit }
+    : data.train;
+  const loader = new Cifar10Loader(train, {
+    batchSize: config.batchSize,
+    seed: config.seed,
+    dropLast: train.length > config.batchSize,
+    augment: config.cropPadding > 0 || config.flip
+      ? { padding: config.cropPadding, flip: config.flip }
+      : false,
+  });
+  const perEpoch = loader.batchesPerEpoch;
+  const schedule = oneCycleLR({
+    maxLr: config.lr,
+    totalSteps: config.epochs * perEpoch,
+    pctStart: config.warmup,
+    annealStrategy: "linear",
+    divFactor: 10,
+    finalDivFactor: 10,
+  });
+  const optimizer = new SGD(splitWeightDecay(model), {
+    lr: schedule(0),
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+  });
+  if (options.resume) {
+    await loadCheckpoint(files.checkpoint, { model, optimizer });
+    log(`Resuming ${files.checkpoint} at epoch ${state.epoch + 1}, batch ${state.batch + 1}.`);
+  }
+  const save = () =>
+    saveCheckpoint(files.checkpoint, { model, optimizer, metadata: { config, ...state } });
+
+  log(
+    `Training ${config.arch} ${config.widths.join("-")} (${countParameters(model)} parameters, ` +
+      `${(macsPerImage(config) / 1e6).toFixed(0)}M multiply-adds per image) on ${train.length} ` +
+      `images for ${config.epochs} epochs of ${perEpoch} batches of ${config.batchSize}.`,
+  );
+
+  const showBar = options.progress ?? Deno.stderr.isTerminal();
+  while (state.epoch < config.epochs) {
+    const bar = showBar ? new EpochProgress(state.epoch + 1, config.epochs, perEpoch) : null;
+    const p = state.partial;
+    const started = performance.now() - p.seconds * 1000;
+    for (const { x, y, index } of loader.batches(state.epoch, state.batch)) {
+      const step = state.epoch * perEpoch + index;
+      optimizer.setLr(schedule(step));
+      const logits = contiguous(model.forward(x));
+      const { loss, grad } = crossEntropy(logits, y, { labelSmoothing: config.labelSmoothing });
+      if (!Number.isFinite(loss) || loss > EXPLODED) {
+        bar?.stop();
+        throw new UserError(
+          `the loss ${
+            Number.isNaN(loss) ? "became NaN" : `exploded to ${loss.toPrecision(3)}`
+          } at ` +
+            `epoch ${state.epoch + 1}, batch ${index + 1}; the last good checkpoint is kept at ` +
+            `${files.checkpoint} — lower --lr and start again.`,
+        );
+      }
+      model.backward(grad);
+      optimizer.step();
+
+      p.lossSum += loss * y.length;
+      p.seen += y.length;
+      p.correct += countCorrect(logits.data, y);
+      state.batch = index + 1;
+      const seconds = (performance.now() - started) / 1000;
+      p.seconds = seconds;
+      bar?.update(index + 1, {
+        loss: p.lossSum / p.seen,
+        accuracy: p.correct / p.seen,
+        imagesPerSecond: p.seen / seconds,
+      });
+      // A macrotask turn lets a Ctrl-C handler run between batches.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (shouldStop() && state.batch < perEpoch) {
+        bar?.stop();
+        await save();
+        log(
+          `Stopped at epoch ${state.epoch + 1}, batch ${state.batch}; checkpoint saved to ` +
+            `${files.checkpoint}. Continue with --resume.`,
+        );
+        return { model, config, history: state.history, interrupted: true, test: null, files };
+      }
+    }
+    bar?.stop();
+    const val = data.val && data.val.length > 0 ? evaluate(model, data.val) : null;
+    const record: EpochRecord = {
+      epoch: state.epoch + 1,
+      trainLoss: p.lossSum / p.seen,
+      trainAccuracy: p.correct / p.seen,
+      valLoss: val?.loss ?? null,
+      valAccuracy: val?.accuracy ?? null,
+      lr: schedule(Math.min((state.epoch + 1) * perEpoch, config.epochs * perEpoch) - 1),
+      seconds: p.seconds,
+      imagesPerSecond: p.seen / p.seconds,
+    };
+    state.history.push(record);
+    state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+    log(formatEpoch(record, config.epochs));
+    state.epoch++;
+    state.batch = 0;
+    await save();
+    await writeHistory(files, state.history);
+    if (shouldStop() && state.epoch < config.epochs) {
+      log(`Stopped after epoch ${state.epoch}; continue with --resume.`);
+      return { model, config, history: state.history, interrupted: true, test: null, files };
+    }
+  }
+
+  let test: Evaluation | null = null;
+  if (data.test) {
+    test = evaluate(model, data.test, { flip: config.ttaFlip });
+    log(
+      `Test accuracy: ${(100 * test.accuracy).toFixed(2)}% on ${data.test.length} images` +
+        `${config.ttaFlip ? " (with flip test-time augmentation)" : ""}.`,
+    );
+  }
+  if (options.exportModel) {
+    await options.exportModel(model, files.model);
+    log(`Model for submission: ${files.model}`);
+  }
+  return { model, config, history: state.history, interrupted: false, test, files };
+}
+
+function countCorrect(logits: ArrayLike<number>, labels: Uint8Array): number {
+  const classes = logits.length / labels.length;
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) {
+      if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+    }
+    if (best === labels[i]) correct++;
+  }
+  return correct;
+}
+
+function formatEpoch(r: EpochRecord, epochs: number): string {
+  const pct = (v: number | null) => (v === null ? "-" : `${(100 * v).toFixed(2)}%`);
+  return `epoch ${r.epoch}/${epochs}  train loss ${r.trainLoss.toFixed(4)} acc ${
+    pct(r.trainAccuracy)
+  }  val loss ${r.valLoss?.toFixed(4) ?? "-"} acc ${pct(r.valAccuracy)}  lr ${
+    r.lr.toPrecision(3)
+  }  ${Math.round(r.imagesPerSecond)} img/s  ${r.seconds.toFixed(1)}s`;
+}
+
+async function writeHistory(files: Record<string, string>, history: EpochRecord[]): Promise<void> {
+  const columns = Object.keys(history[0]) as (keyof EpochRecord)[];
+  const csv = [
+    columns.join(","),
+    ...history.map((r) => columns.map((c) => r[c] ?? "").join(",")),
+  ].join("\n") + "\n";
+  const curves = plotSvg([
+    {
+      title: "loss",
+      series: [
+        { name: "train", values: history.map((r) => r.trainLoss) },
+        { name: "validation", values: history.map((r) => r.valLoss) },
+      ],
+    },
+    {
+      title: "accuracy (%)",
+      series: [
+        { name: "train", values: history.map((r) => 100 * r.trainAccuracy) },
+        {
+          name: "validation",
+          values: history.map((r) => (r.valAccuracy === null ? null : 100 * r.valAccuracy)),
+        },
+      ],
+    },
+  ]);
+  await Promise.all([
+    Deno.writeTextFile(files.history, JSON.stringify(history, null, 2) + "\n"),
+    Deno.writeTextFile(files.csv, csv),
+    Deno.writeTextFile(files.curves, curves),
+  ]);
+}
