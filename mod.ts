@@ -52,7 +52,6 @@ export * from "./src/optim/sgd.ts";
 export * from "./src/optim/adam.ts";
 export * from "./src/optim/schedule.ts";
 export * from "./src/train/checkpoint.ts";
-export * from "./src/nn/spec.ts";
 export * from "./src/onnx/proto.ts";
 export * from "./src/onnx/export.ts";
 export * from "./src/onnx/model_error.ts";

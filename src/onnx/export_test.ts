@@ -14,6 +14,7 @@ import { Rng } from "../random.ts";
 import { CIFAR10_CLASSES } from "../data/cifar10.ts";
 import { toTensor } from "../data/to_tensor.ts";
 import { clone, type DType, type Tensor, tensor } from "../tensor.ts";
+import { flipHorizontal } from "../train/evaluate.ts";
 import { exportOnnx, INPUT_NAME, OPSET, OUTPUT_NAME, saveOnnx } from "./export.ts";
 import { PRODUCER_NAME } from "./graph.ts";
 import { decodeModel } from "./proto.ts";
@@ -126,6 +127,25 @@ for (const [label, build] of [["plain", plainNet], ["residual", residualNet]] as
   }
 }
 
+Deno.test("ttaFlip builds in the average with the mirror image, as the trainer evaluates", async () => {
+  const rng = new Rng(9);
+  const net = residualNet("float32");
+  randomiseState(net, rng);
+  const x = randomImages(rng, 3, "float32");
+  const got = await runOnnx(exportOnnx(net, { ttaFlip: true }), x);
+  net.eval();
+  const a = net.forward(x).data;
+  const b = net.forward(flipHorizontal(x)).data;
+  assert.deepEqual(got.dims, [3, 10]);
+  const out = got.data as Float32Array;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs((a[i] + b[i]) / 2 - out[i]));
+  assert.ok(worst < 1e-4, `max abs difference ${worst}`);
+  // The mirror matters: without it the logits differ.
+  const plain = (await runOnnx(exportOnnx(net), x)).data as Float32Array;
+  assert.ok(plain.some((v, i) => Math.abs(v - out[i]) > 1e-3));
+});
+
 Deno.test("the exported model names its producer, opset, nodes and state_dict keys", () => {
   const net = residualNet("float32");
   const proto = decodeModel(exportOnnx(net, { docString: "test run" }));
@@ -211,7 +231,7 @@ Deno.test("onnx.checker.check_model accepts the exported models", async () => {
   const dir = await Deno.makeTempDir();
   for (const [name, build] of [["plain", plainNet], ["residual", residualNet]] as const) {
     const path = `${dir}/${name}.onnx`;
-    await saveOnnx(build("float32"), path);
+    await saveOnnx(build("float32"), path, { ttaFlip: name === "residual" });
     const { success, stderr } = await new Deno.Command("/usr/bin/python3", {
       args: [
         "-c",
