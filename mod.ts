@@ -56,6 +56,7 @@ export * from "./src/onnx/proto.ts";
 export * from "./src/onnx/export.ts";
 export * from "./src/onnx/model_error.ts";
 export * from "./src/onnx/confusion.ts";
+export * from "./src/onnx/score_report.ts";
 export * from "./src/onnx/score_process.ts";
 export * from "./src/momentum.ts";
 export * from "./src/numeric/exact_decimal.ts";

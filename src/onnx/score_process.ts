@@ -15,7 +15,7 @@
 import { type Cifar10Location, loadCifar10, loadCifar10Classes } from "../data/locate.ts";
 import { UserError } from "../errors.ts";
 import { ModelError } from "./model_error.ts";
-import type { ScoreOptions, ScoreReport } from "./score.ts";
+import type { ScoreOptions, ScoreReport } from "./score_report.ts";
 
 /** Limits and settings of a scoring run in a child process. */
 export interface ProcessScoreOptions extends ScoreOptions {
