@@ -9,7 +9,7 @@
 
 import { type FixtureCase, type Fixtures, loadFixtures } from "../fixtures/mod.ts";
 import { Conv1D } from "../src/nn/conv1d.ts";
-import { formatShape, maxAbsDiff, type Tensor } from "../src/tensor.ts";
+import { formatShape, maxAbsDiff, sameShape, type Tensor } from "../src/tensor.ts";
 import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
 
 /** The inputs of one graded case: the handout's constructor arguments and the tensors. */
@@ -26,8 +26,13 @@ export interface Conv1DCase {
   delta: Tensor;
 }
 
+/** One result of a case: the tensor the implementation returned, or why there is none. */
+export type Conv1DOutput = Tensor | { error: string };
+
 /** What the implementation returned for a case: its four results, or why it failed. */
-export type Conv1DOutputs = { y: Tensor; dx: Tensor; dW: Tensor; db: Tensor } | { error: string };
+export type Conv1DOutputs =
+  | { y: Conv1DOutput; dx: Conv1DOutput; dW: Conv1DOutput; db: Conv1DOutput }
+  | { error: string };
 
 /** Runs an implementation on every case, in order. One case's failure must not stop others. */
 export type Conv1DRunner = (cases: Conv1DCase[]) => Promise<Conv1DOutputs[]>;
@@ -131,15 +136,23 @@ export async function gradeConv1D(
         failures.push(`${c.name}: ${got ? got.error : "no result returned"}`);
         return;
       }
+      const value = got[output];
+      if ("error" in value) {
+        worst = Infinity;
+        failures.push(`${c.name}: ${value.error}`);
+        return;
+      }
       const want = fixtures.tensor(expected[i], output);
-      const diff = maxAbsDiff(got[output], want);
+      const diff = maxAbsDiff(value, want);
       if (!(diff <= worst)) worst = diff; // keeps NaN as the worst
       if (diff < config.tolerance) {
         casesPassed++;
-      } else if (!Number.isFinite(diff) && !Number.isNaN(diff)) {
+      } else if (!sameShape(value.shape, want.shape)) {
         failures.push(
-          `${c.name}: shape ${formatShape(got[output].shape)}, expected ${formatShape(want.shape)}`,
+          `${c.name}: shape ${formatShape(value.shape)}, expected ${formatShape(want.shape)}`,
         );
+      } else if (!Number.isFinite(diff)) {
+        failures.push(`${c.name}: ${output} contains NaN or Infinity`);
       } else {
         failures.push(`${c.name}: max abs difference ${diff.toExponential(2)}`);
       }

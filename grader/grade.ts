@@ -48,6 +48,17 @@ export async function loadConfig(path: string = DEFAULT_CONFIG): Promise<GradeCo
       `the grader config ${path} needs a positive "tolerance" and "points" of the form {"q3": {"forward": 5, ...}}.`,
     );
   }
+  const limits = config.sandbox;
+  if (
+    limits !== undefined &&
+    !(typeof limits === "object" && limits !== null &&
+      [limits.startSeconds, limits.caseSeconds].every((s) => typeof s === "number" && s > 0) &&
+      typeof limits.memoryMb === "number" && limits.memoryMb >= 768)
+  ) {
+    throw new UserError(
+      `the grader config ${path} needs "sandbox" of the form {"startSeconds": 10, "caseSeconds": 2, "memoryMb": 1024} (memoryMb at least 768).`,
+    );
+  }
   config.q4 = checkCompetitionConfig(config.q4, path);
   return config;
 }

@@ -8,6 +8,7 @@
  */
 
 import type { Conv1DRunner } from "./conv1d.ts";
+import type { SandboxLimits } from "./sandbox.ts";
 import type { CompetitionConfig } from "./model.ts";
 
 /** The result of grading one part of one question (one row of the score table). */
@@ -59,7 +60,7 @@ export interface Submission {
   conv1d: Conv1DRunner | null;
   /** The raw text of the submission's `answers.json` (Q1, Q2; format in grader/momentum.ts). */
   answers: string | null;
-  /** The path of the submitted `model.onnx` (Q4). */
+  /** The path of the submission's `model.onnx` (Q4). */
   model: string | null;
 }
 
@@ -69,6 +70,8 @@ export interface GradeConfig {
   tolerance: number;
   /** Points per question and part. */
   points: Record<string, Record<string, number>>;
+  /** Time and memory limits for sandboxed student code (defaults: `DEFAULT_LIMITS`). */
+  sandbox?: SandboxLimits;
   /** How Q4 scores a model (defaults in `grader/model.ts` where absent). */
   q4?: CompetitionConfig;
 }

@@ -11,7 +11,7 @@ import { loadCifar10, locateCifar10 } from "../data/locate.ts";
 import { trainValSplit } from "../data/split.ts";
 import { runMain } from "../errors.ts";
 import { saveOnnx } from "../onnx/export.ts";
-import { recipe, RECIPES, type TrainConfig } from "./recipes.ts";
+import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { train } from "./trainer.ts";
 
 const number = (value: string) => {
@@ -87,6 +87,7 @@ export async function main(args: string[]): Promise<number> {
     const key = flag.slice(2, flag.indexOf(" ")).replace(/-(\w)/g, (_, c) => c.toUpperCase());
     if (opts[key] !== undefined) (config as unknown as Record<string, unknown>)[field] = opts[key];
   }
+  checkConfig(config); // bad flags fail before any data is read
   const outDir = String(opts.out ?? `runs/${config.recipe}`);
 
   const where = await locateCifar10({ data: opts.data as string | undefined });

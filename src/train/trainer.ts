@@ -13,7 +13,7 @@ import { crossEntropy } from "../nn/loss.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { countParameters } from "../nn/state.ts";
 import { splitWeightDecay } from "../optim/optimizer.ts";
-import { oneCycleLR } from "../optim/schedule.ts";
+import { piecewiseLinear, type Schedule } from "../optim/schedule.ts";
 import { SGD } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
 import { contiguous } from "../tensor.ts";
@@ -161,14 +161,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : false,
   });
   const perEpoch = loader.batchesPerEpoch;
-  const schedule = oneCycleLR({
-    maxLr: config.lr,
-    totalSteps: config.epochs * perEpoch,
-    pctStart: config.warmup,
-    annealStrategy: "linear",
-    divFactor: 10,
-    finalDivFactor: 10,
-  });
+  const schedule = triangular(config.lr, config.warmup, config.epochs * perEpoch);
   const optimizer = new SGD(splitWeightDecay(model), {
     lr: schedule(0),
     momentum: config.momentum,
@@ -272,6 +265,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`Model for submission: ${files.model}`);
   }
   return { model, config, history: state.history, interrupted: false, test, files };
+}
+
+/**
+ * The triangular one-cycle schedule of fast CIFAR-10 recipes: linear from lr/10 up to the peak
+ * over the warm-up fraction of the steps, then linear down to lr/100 at the last step.
+ */
+function triangular(lr: number, warmup: number, steps: number): Schedule {
+  const peak = Math.round(warmup * steps);
+  return piecewiseLinear(
+    peak > 0 ? [[0, lr / 10], [peak, lr], [steps, lr / 100]] : [[0, lr], [steps, lr / 100]],
+  );
 }
 
 function countCorrect(logits: ArrayLike<number>, labels: Uint8Array): number {

@@ -1,0 +1,6 @@
+// Broken: does not parse.
+export class Conv1D {
+  forward(x) {
+    return x +;
+  }
+}

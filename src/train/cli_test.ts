@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+
+const CLI = new URL("./cli.ts", import.meta.url).pathname;
+
+async function trainCli(...args: string[]) {
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args],
+    stdout: "piped",
+    stderr: "piped",
+    env: { CIFAR10_DIR: "" },
+  }).output();
+  return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
+}
+
+Deno.test("deno task train: person-made errors end in one sentence and exit 2", async () => {
+  const empty = await Deno.makeTempDir();
+  for (
+    const [args, pattern] of [
+      [["--recipe", "fast"], /unknown recipe "fast"/],
+      [["--epochs", "many"], /--epochs.*not a number/],
+      [["--widths", "8,8"], /four positive integers/],
+      [["--lr", "-2"], /--lr must be a positive number/],
+      [["--data", `${empty}/nowhere`], /nowhere/],
+      [["--data", empty], /cifar-10-batches-bin|CIFAR-10/],
+    ] as const
+  ) {
+    // Every case names a data folder, so none of them can start a download.
+    const withData: string[] = (args as readonly string[]).includes("--data")
+      ? [...args]
+      : [...args, "--data", empty];
+    const { code, err } = await trainCli(...withData);
+    assert.equal(code, 2, `${args.join(" ")}: ${err}`);
+    assert.match(err, pattern);
+    assert.equal(err.trim().split("\n").length, 1, `one line, no stack trace: ${err}`);
+  }
+});

@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import type { ImageSet } from "../data/cifar10.ts";
+import { UserError } from "../errors.ts";
+import { stateDict } from "../nn/state.ts";
+import { Rng } from "../random.ts";
+import { readCheckpoint } from "./checkpoint.ts";
+import { checkConfig, recipe, type TrainConfig } from "./recipes.ts";
+import { train, type TrainOptions } from "./trainer.ts";
+
+/** Two easy classes: reddish and bluish noise, so a tiny net can learn them in a few steps. */
+function colourSet(n: number, seed: number): ImageSet {
+  const rng = new Rng(seed);
+  const images = new Uint8Array(n * 3072), labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = i % 2;
+    for (let c = 0; c < 3; c++) {
+      const base = c === (labels[i] ? 2 : 0) ? 170 : 60;
+      for (let p = 0; p < 1024; p++) images[i * 3072 + c * 1024 + p] = base + rng.int(60);
+    }
+  }
+  return { images, labels, length: n };
+}
+
+const TINY: TrainConfig = {
+  ...recipe("quick"),
+  widths: [4, 4, 8, 8],
+  epochs: 4,
+  batchSize: 8,
+  lr: 0.05,
+  valSize: 0,
+  cropPadding: 2,
+};
+const data = { train: colourSet(64, 1), val: colourSet(32, 2), test: colourSet(32, 3) };
+const quiet = { log: () => {}, progress: false };
+
+async function run(options: Partial<TrainOptions> & { outDir: string }) {
+  return await train({ config: TINY, data, ...quiet, ...options });
+}
+
+function weights(model: Parameters<typeof stateDict>[0]): number[][] {
+  return [...stateDict(model).values()].map((t) => [...t.data]);
+}
+
+Deno.test("train learns a separable problem and writes its files", async () => {
+  const outDir = await Deno.makeTempDir();
+  const result = await run({ outDir });
+  assert.equal(result.history.length, 4);
+  assert.ok(!result.interrupted);
+  const [first, , , last] = result.history;
+  assert.ok(last.trainLoss < first.trainLoss, `loss fell: ${first.trainLoss} -> ${last.trainLoss}`);
+  assert.ok(result.test!.accuracy >= 0.9, `test accuracy ${result.test!.accuracy}`);
+  assert.ok(last.valAccuracy! >= 0.9);
+  for (const file of Object.values(result.files).filter((f) => !f.endsWith(".onnx"))) {
+    assert.ok((await Deno.stat(file)).size > 0, file);
+  }
+  const csv = (await Deno.readTextFile(result.files.csv)).trim().split("\n");
+  assert.equal(csv.length, 5);
+  assert.ok(csv[0].startsWith("epoch,trainLoss,trainAccuracy,valLoss,valAccuracy"));
+  assert.match(await Deno.readTextFile(result.files.curves), /<svg[\s\S]*<polyline/);
+  const saved = await readCheckpoint(result.files.checkpoint);
+  assert.equal((saved.metadata as { epoch: number }).epoch, 4);
+});
+
+Deno.test("a run stopped mid-epoch and resumed ends with the same weights", async () => {
+  const whole = await run({ outDir: await Deno.makeTempDir() });
+
+  const outDir = await Deno.makeTempDir();
+  let batches = 0;
+  const stopped = await run({ outDir, shouldStop: () => ++batches === 10 }); // epoch 2, batch 2
+  assert.ok(stopped.interrupted);
+  assert.equal(stopped.history.length, 1);
+  const resumed = await run({ outDir, resume: true });
+  assert.ok(!resumed.interrupted);
+  assert.deepEqual(weights(resumed.model), weights(whole.model));
+  assert.deepEqual(
+    resumed.history.map((r) => [r.trainLoss, r.trainAccuracy, r.valLoss]),
+    whole.history.map((r) => [r.trainLoss, r.trainAccuracy, r.valLoss]),
+  );
+  assert.equal(resumed.test!.accuracy, whole.test!.accuracy);
+});
+
+Deno.test("a run stopped between epochs resumes at the next epoch", async () => {
+  const whole = await run({ outDir: await Deno.makeTempDir() });
+  const outDir = await Deno.makeTempDir();
+  let batches = 0;
+  const stopped = await run({ outDir, shouldStop: () => ++batches >= 8 }); // end of epoch 1
+  assert.ok(stopped.interrupted);
+  const resumed = await run({ outDir, resume: true });
+  assert.deepEqual(weights(resumed.model), weights(whole.model));
+});
+
+Deno.test("a diverging loss stops the run and keeps the last good checkpoint", async () => {
+  const outDir = await Deno.makeTempDir();
+  await run({ outDir, config: { ...TINY, epochs: 1 } });
+  const good = await Deno.readFile(`${outDir}/checkpoint.safetensors`);
+  await assert.rejects(
+    () => run({ outDir, overwrite: true, config: { ...TINY, lr: 1e6, labelSmoothing: 0 } }),
+    (e: Error) =>
+      e instanceof UserError &&
+      /the loss (became NaN|exploded to .*) at epoch 1, batch \d+/.test(e.message) &&
+      e.message.includes("last good checkpoint"),
+  );
+  assert.deepEqual(await Deno.readFile(`${outDir}/checkpoint.safetensors`), good);
+});
+
+Deno.test("an existing run is never overwritten by accident, and resume needs a run", async () => {
+  const outDir = await Deno.makeTempDir();
+  await assert.rejects(() => run({ outDir, resume: true }), /no checkpoint to resume/);
+  await run({ outDir, config: { ...TINY, epochs: 1 } });
+  await assert.rejects(() => run({ outDir }), /already holds a run; pass --resume/);
+});
+
+Deno.test("recipes and their checks", () => {
+  assert.throws(
+    () => recipe("fast"),
+    /unknown recipe "fast"; choose one of quick, default, strong/,
+  );
+  for (const name of ["quick", "default", "strong"]) checkConfig(recipe(name));
+  assert.throws(() => checkConfig({ ...TINY, lr: -1 }), /--lr must be a positive number/);
+  assert.throws(() => checkConfig({ ...TINY, epochs: 1.5 }), /--epochs must be a positive integer/);
+  assert.throws(
+    () => checkConfig({ ...TINY, arch: "mlp" as TrainConfig["arch"] }),
+    /--arch must be one of vgg, resnet/,
+  );
+});
