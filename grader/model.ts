@@ -13,7 +13,7 @@ import { locateCifar10 } from "../src/data/locate.ts";
 import { UserError } from "../src/errors.ts";
 import { confusionSvg, formatConfusion, percent } from "../src/onnx/confusion.ts";
 import { ModelError } from "../src/onnx/model_error.ts";
-import type { ScoreReport } from "../src/onnx/score.ts";
+import type { ScoreReport } from "../src/onnx/score_report.ts";
 import { scoreInChildProcess } from "../src/onnx/score_process.ts";
 import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ScoreReport } from "./score.ts";
+import type { ScoreReport } from "./score_report.ts";
 
 /**
  * The confusion matrix as a text table: one row per true class, one column per predicted

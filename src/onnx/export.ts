@@ -19,6 +19,9 @@
  * | `Sequential` | its layers in order |
  * | `Dropout` | nothing: it is the identity in evaluation mode |
  *
+ * With `ttaFlip`, the graph also averages each image's logits with its mirror image's
+ * (`Slice`, `Concat`, `Reshape`, `ReduceMean`), as the trainer's test-time augmentation does.
+ *
  * Node names are the modules' `state_dict` paths (`0`, `3.body.1`) and initializers carry
  * the `state_dict` keys (`0.weight`, `1.running_mean`), so a PyTorch user can map them back.
  * Float64 models are written in float32, as the contract asks.
@@ -54,6 +57,12 @@ export interface ExportOptions {
   name?: string;
   /** A description stored in the model (e.g. the recipe and its test accuracy). */
   docString?: string;
+  /**
+   * Average each image's logits with its mirror image's (test-time flip augmentation, as
+   * the trainer's `ttaFlip` evaluates): the graph runs the net on the batch and its
+   * horizontal flip stacked, then takes the mean of the two halves.
+   */
+  ttaFlip?: boolean;
 }
 
 /** The names of the graph's input and output. */
@@ -108,17 +117,37 @@ class Builder {
  * ```
  */
 export function exportOnnx(net: Module, options: ExportOptions = {}): Uint8Array {
-  const { batch = null, inputShape = [3, 32, 32], name = "model", docString } = options;
+  const {
+    batch = null,
+    inputShape = [3, 32, 32],
+    name = "model",
+    docString,
+    ttaFlip = false,
+  } = options;
   const params = [...net.parameters(), ...net.buffers()];
   const dtype = params.length ? dtypeOf(params[0].value) : "float32";
   const builder = new Builder();
   const wasTraining = net.training;
   net.eval();
   let out: { name: string; value: Tensor };
+  const first = ttaFlip ? mirrorAndStack(builder, inputShape.length + 1) : INPUT_NAME;
   try {
-    out = emit(builder, net, "", { name: INPUT_NAME, value: zeros([1, ...inputShape], dtype) });
+    out = emit(builder, net, "", { name: first, value: zeros([1, ...inputShape], dtype) });
   } finally {
     net.train(wasTraining);
+  }
+  if (ttaFlip) {
+    // (2N, C) → (2, N, C) → the mean of an image's two rows: (N, C).
+    const classes = out.value.shape.slice(1);
+    builder.initializers.push(int64Tensor("tta.shape", [classes.length + 2], [2, -1, ...classes]));
+    const halves = builder.add("Reshape", [out.name, "tta.shape"], "tta.halves");
+    out = {
+      name: builder.add("ReduceMean", [halves], "tta.mean", {
+        axes: { ints: [0] },
+        keepdims: { int: 0 },
+      }),
+      value: out.value,
+    };
   }
   // The last node writes the graph's output under its contract name.
   if (out.name === INPUT_NAME) builder.add("Identity", [INPUT_NAME], OUTPUT_NAME);
@@ -131,6 +160,26 @@ export function exportOnnx(net: Module, options: ExportOptions = {}): Uint8Array
     input: [valueInfo(INPUT_NAME, DataType.FLOAT, [batchDim, ...inputShape])],
     output: [valueInfo(OUTPUT_NAME, DataType.FLOAT, [batchDim, ...out.value.shape.slice(1)])],
   }, docString));
+}
+
+/**
+ * Nodes that stack the input batch and its horizontal mirror (the last axis reversed):
+ * `(N, …)` becomes `(2N, …)`, the originals first. Returns the stacked value's name.
+ */
+function mirrorAndStack(b: Builder, rank: number): string {
+  b.initializers.push(
+    int64Tensor("tta.starts", [1], [-1]),
+    // Any end before the first element: Slice clamps it to "past index 0" for a negative step.
+    int64Tensor("tta.ends", [1], [-(2 ** 31)]),
+    int64Tensor("tta.axes", [1], [rank - 1]),
+    int64Tensor("tta.steps", [1], [-1]),
+  );
+  const mirrored = b.add(
+    "Slice",
+    [INPUT_NAME, "tta.starts", "tta.ends", "tta.axes", "tta.steps"],
+    "tta.mirror",
+  );
+  return b.add("Concat", [INPUT_NAME, mirrored], "tta.stack", { axis: { int: 0 } });
 }
 
 /** A value of the graph: its name, and the TypeScript forward's value for a batch of one. */

@@ -1,17 +1,20 @@
 /**
- * `deno task export --checkpoint FILE --out model.onnx`: rebuilds the network a checkpoint
- * records (its metadata's `architecture`, written by {@linkcode describeModel}), loads its
- * weights and writes it as ONNX, ready to submit.
+ * `deno task export --checkpoint FILE --out model.onnx`: rebuilds the network a trainer
+ * checkpoint records (its metadata's `config`: architecture and widths), loads its weights
+ * and writes it as ONNX, ready to submit — with the run's test-time flip averaging built in
+ * when its config has `ttaFlip`, so the model scores what the trainer reported.
  *
  * @module
  */
 
 import { Command, CommanderError } from "commander";
 import { runMain, UserError } from "../errors.ts";
-import { buildModel, type LayerSpec } from "../nn/spec.ts";
 import { countParameters, loadStateDict } from "../nn/state.ts";
+import { Rng } from "../random.ts";
 import { dtypeOf } from "../tensor.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
+import { buildModel } from "../train/models.ts";
+import { checkConfig, type TrainConfig } from "../train/recipes.ts";
 import { OPSET, saveOnnx } from "./export.ts";
 
 function parseArgs(args: string[]) {
@@ -20,6 +23,7 @@ function parseArgs(args: string[]) {
     .requiredOption("--checkpoint <file>", "the checkpoint to export")
     .option("--out <file>", "where to write the model", "model.onnx")
     .option("--batch <n>", "fix the batch size (default: dynamic)")
+    .option("--no-tta-flip", "leave out the test-time flip averaging even if the run used it")
     .helpOption("-h, --help", "show this help")
     .exitOverride()
     .configureOutput({ writeErr: () => {} })
@@ -34,7 +38,9 @@ function parseArgs(args: string[]) {
     }
     throw error;
   }
-  const options = program.opts<{ checkpoint: string; out: string; batch?: string }>();
+  const options = program.opts<
+    { checkpoint: string; out: string; batch?: string; ttaFlip: boolean }
+  >();
   const batch = options.batch === undefined ? null : Number(options.batch);
   if (batch !== null && !(Number.isInteger(batch) && batch > 0)) {
     throw new UserError(`--batch must be a positive whole number, not "${options.batch}".`);
@@ -53,31 +59,51 @@ function parseArgs(args: string[]) {
 export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const saved = await readCheckpoint(options.checkpoint);
-  const architecture = (saved.metadata as { architecture?: LayerSpec } | null)?.architecture;
-  if (!architecture) {
+  const recorded = (saved.metadata as { config?: TrainConfig } | null)?.config;
+  if (!recorded?.arch) {
     throw new UserError(
-      `checkpoint ${options.checkpoint} does not record its network (no "architecture" in its metadata); ` +
-        `save checkpoints with metadata { architecture: describeModel(net) }, as deno task train does.`,
+      `checkpoint ${options.checkpoint} does not record its network (no trainer "config" in its ` +
+        `metadata); export checkpoints written by deno task train, or call saveOnnx(model, path) in code.`,
+    );
+  }
+  let config: TrainConfig;
+  try {
+    config = checkConfig(structuredClone(recorded));
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    throw new UserError(
+      `checkpoint ${options.checkpoint} records a network that cannot be built: ${error.message}`,
     );
   }
   const first = saved.model.values().next().value;
-  const net = buildModel(architecture, first ? dtypeOf(first) : "float32");
+  const net = buildModel({
+    arch: config.arch,
+    widths: config.widths,
+    dtype: first ? dtypeOf(first) : "float32",
+    rng: new Rng(0), // the weights come from the checkpoint
+  });
   try {
     loadStateDict(net, saved.model);
   } catch (error) {
     if (error instanceof UserError) {
-      throw new UserError(`checkpoint ${options.checkpoint} cannot be exported: ${error.message}.`);
+      throw new UserError(
+        `checkpoint ${options.checkpoint} cannot be exported: ${error.message.replace(/\.$/, "")}.`,
+      );
     }
     throw error;
   }
+  const ttaFlip = options.ttaFlip && config.ttaFlip;
   await saveOnnx(net, options.out, {
     batch: options.batch,
-    docString: `exported from ${options.checkpoint}`,
+    ttaFlip,
+    docString: `${config.recipe} recipe (${config.arch} ${
+      config.widths.join("-")
+    }), exported from ${options.checkpoint}`,
   });
   console.log(
     `Wrote ${options.out}: ${countParameters(net)} parameters, ONNX opset ${OPSET}, ${
       options.batch ? `batch fixed at ${options.batch}` : "dynamic batch"
-    }.`,
+    }${ttaFlip ? ", test-time flip averaging built in" : ""}.`,
   );
   return 0;
 }

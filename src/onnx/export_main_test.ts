@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
-import { BatchNorm2D } from "../nn/norm.ts";
-import { Conv2D } from "../nn/conv2d.ts";
-import { Flatten } from "../nn/flatten.ts";
+import type { Module } from "../nn/module.ts";
 import { Linear } from "../nn/linear.ts";
-import { GlobalAvgPool2D } from "../nn/pool.ts";
-import { ReLU } from "../nn/activation.ts";
-import { Residual } from "../nn/residual.ts";
 import { Sequential } from "../nn/sequential.ts";
-import { describeModel } from "../nn/spec.ts";
 import { Rng } from "../random.ts";
 import { tensor } from "../tensor.ts";
 import { saveCheckpoint } from "../train/checkpoint.ts";
+import { flipHorizontal } from "../train/evaluate.ts";
+import { buildModel } from "../train/models.ts";
+import { recipe, type TrainConfig } from "../train/recipes.ts";
 
 const MAIN = new URL("./export_main.ts", import.meta.url).pathname;
 
@@ -24,72 +21,86 @@ async function exportTask(...args: string[]) {
   return { code, out: new TextDecoder().decode(stdout), err: new TextDecoder().decode(stderr) };
 }
 
-function net() {
-  return new Sequential(
-    new Conv2D(3, 4, 3, 2, { padding: 1, dtype: "float32" }),
-    new BatchNorm2D(4, { dtype: "float32" }),
-    new ReLU(),
-    new Residual(new Sequential(new Conv2D(4, 4, 3, 1, { padding: 1, dtype: "float32" }))),
-    new GlobalAvgPool2D(),
-    new Flatten(),
-    new Linear(4, 10, { dtype: "float32" }),
-  );
-}
-
-Deno.test("deno task export writes a checkpoint's network as ONNX that computes the same", async () => {
-  const dir = await Deno.makeTempDir();
-  const model = net();
+/** A small trainer network and the config its checkpoint records, as `deno task train` saves. */
+function trained(ttaFlip: boolean): { model: Module; config: TrainConfig } {
+  const config: TrainConfig = { ...recipe("quick"), arch: "resnet", widths: [4, 4, 8, 8], ttaFlip };
+  const model = buildModel({ ...config, rng: new Rng(3) });
   const rng = new Rng(5);
+  // Running statistics as training leaves them, so that BatchNorm's export is exercised.
   for (const b of model.buffers()) {
     b.value.data.forEach((_, i, a) => (a[i] = rng.uniform(0.5, 1.5)));
   }
-  model.forward(tensor(new Float32Array(2 * 3072).map(() => rng.random()), [2, 3, 32, 32]));
-  await saveCheckpoint(`${dir}/last.ckpt`, {
-    model,
-    metadata: { architecture: describeModel(model) },
-  });
-  const { code, out, err } = await exportTask(
-    "--checkpoint",
-    `${dir}/last.ckpt`,
-    "--out",
-    `${dir}/m.onnx`,
-  );
-  assert.equal(code, 0, err);
-  assert.match(out, /Wrote .*m\.onnx: \d+ parameters, ONNX opset 17, dynamic batch\./);
+  return { model, config };
+}
 
+async function onnxLogits(path: string, x: ReturnType<typeof tensor>): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(path);
+  try {
+    const feed = new ort.Tensor("float32", Float32Array.from(x.data), x.shape);
+    return (await session.run({ input: feed })).logits.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+Deno.test("deno task export writes a trainer checkpoint's network, flip averaging included", async () => {
+  const dir = await Deno.makeTempDir();
+  const { model, config } = trained(true);
+  await saveCheckpoint(`${dir}/checkpoint.safetensors`, { model, metadata: { config } });
+  const rng = new Rng(7);
   const x = tensor(new Float32Array(3 * 3072).map(() => rng.random()), [3, 3, 32, 32]);
-  const want = model.eval().forward(x).data;
-  const session = await ort.InferenceSession.create(`${dir}/m.onnx`);
-  const got =
-    (await session.run({ input: new ort.Tensor("float32", x.data as Float32Array, x.shape) }))
-      .logits.data as Float32Array;
-  await session.release();
-  assert.ok(want.every((v, i) => Math.abs(v - got[i]) < 1e-4));
+  model.eval();
+  const plain = model.forward(x).data;
+  const mirrored = model.forward(flipHorizontal(x)).data;
+
+  for (const [flags, want] of [[[], "with"], [["--no-tta-flip"], "without"]] as const) {
+    const out = `${dir}/m-${want}.onnx`;
+    const { code, out: printed, err } = await exportTask(
+      "--checkpoint",
+      `${dir}/checkpoint.safetensors`,
+      "--out",
+      out,
+      ...flags,
+    );
+    assert.equal(code, 0, err);
+    assert.match(printed, /Wrote .*\.onnx: \d+ parameters, ONNX opset 17, dynamic batch/);
+    assert.equal(printed.includes("flip averaging built in"), want === "with");
+    const got = await onnxLogits(out, x);
+    const expected = want === "with" ? plain.map((v, i) => (v + mirrored[i]) / 2) : plain;
+    let worst = 0;
+    for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(expected[i] - got[i]));
+    assert.ok(worst < 1e-4, `${want} flip: max abs difference ${worst}`);
+  }
 });
 
 Deno.test("deno task export: each bad use ends in one sentence and exit 2", async () => {
   const dir = await Deno.makeTempDir();
-  await saveCheckpoint(`${dir}/bare.ckpt`, { model: net() });
-  const good = net();
-  await saveCheckpoint(`${dir}/good.ckpt`, {
-    model: good,
-    metadata: { architecture: describeModel(good) },
-  });
+  const { model, config } = trained(false);
+  await saveCheckpoint(`${dir}/good.ckpt`, { model, metadata: { config } });
+  await saveCheckpoint(`${dir}/bare.ckpt`, { model });
   await saveCheckpoint(`${dir}/other.ckpt`, {
-    model: net(),
-    metadata: { architecture: describeModel(new Sequential(new Linear(3, 2))) },
+    model: new Sequential(new Linear(3, 2)),
+    metadata: { config },
+  });
+  await saveCheckpoint(`${dir}/odd.ckpt`, {
+    model,
+    metadata: { config: { ...config, arch: "mlp" } },
   });
   for (
     const [args, pattern] of [
       [[], /required option '--checkpoint <file>' not specified/],
       [["--checkpoint", `${dir}/none.ckpt`], /checkpoint .*none\.ckpt does not exist/],
-      [["--checkpoint", `${dir}/bare.ckpt`], /does not record its network \(no "architecture"/],
+      [["--checkpoint", `${dir}/bare.ckpt`], /does not record its network \(no trainer "config"/],
+      [
+        ["--checkpoint", `${dir}/odd.ckpt`],
+        /records a network that cannot be built: --arch must be/,
+      ],
       [
         ["--checkpoint", `${dir}/other.ckpt`],
         /other\.ckpt cannot be exported: the saved state does not fit/,
       ],
       [
-        ["--checkpoint", `${dir}/bare.ckpt`, "--batch", "0"],
+        ["--checkpoint", `${dir}/good.ckpt`, "--batch", "0"],
         /--batch must be a positive whole number/,
       ],
       [

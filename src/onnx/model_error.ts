@@ -17,5 +17,6 @@ import { UserError } from "../errors.ts";
  * ```
  */
 export class ModelError extends UserError {
+  /** `ModelError`, as error reports print it. */
   override name = "ModelError";
 }

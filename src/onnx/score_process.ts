@@ -15,7 +15,7 @@
 import { type Cifar10Location, loadCifar10, loadCifar10Classes } from "../data/locate.ts";
 import { UserError } from "../errors.ts";
 import { ModelError } from "./model_error.ts";
-import type { ScoreOptions, ScoreReport } from "./score.ts";
+import type { ScoreOptions, ScoreReport } from "./score_report.ts";
 
 /** Limits and settings of a scoring run in a child process. */
 export interface ProcessScoreOptions extends ScoreOptions {
@@ -92,7 +92,12 @@ export async function scoreInChildProcess(
     while ((newline = buffered.indexOf("\n")) >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      const message = JSON.parse(line);
+      let message;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        continue; // not the protocol's: something the native code printed
+      }
       if (message.ready) {
         phase = "scoring";
         arm(options.timeLimitSeconds);

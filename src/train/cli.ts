@@ -11,6 +11,7 @@ import { loadCifar10, locateCifar10 } from "../data/locate.ts";
 import { trainValSplit } from "../data/split.ts";
 import { runMain, UserError } from "../errors.ts";
 import { useFastKernels } from "../kernels/gemm_fast.ts";
+import { saveOnnx } from "../onnx/export.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { train } from "./trainer.ts";
 
@@ -123,11 +124,17 @@ export async function main(args: string[]): Promise<number> {
       resume: Boolean(opts.resume),
       overwrite: Boolean(opts.overwrite),
       shouldStop: () => stop,
+      // model.onnx for submission, scoring what the run's test evaluation reported.
+      exportModel: (model, path) =>
+        saveOnnx(model, path, {
+          ttaFlip: config.ttaFlip,
+          docString: `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`,
+        }),
     });
     if (!result.interrupted) {
       console.log(
-        `Wrote ${result.files.checkpoint}, ${result.files.curves}, ${result.files.history} and ` +
-          `${result.files.csv}.`,
+        `Wrote ${result.files.checkpoint}, ${result.files.curves}, ${result.files.history}, ` +
+          `${result.files.csv} and ${result.files.model}.`,
       );
     }
     return result.interrupted ? 130 : 0;
