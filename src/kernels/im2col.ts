@@ -83,6 +83,11 @@ function validRange(shift: number, stride: number, size: number, out: number): [
  * Writes the patches of one image `x` (`channels × height × width`, dense) into `cols`
  * (`channels·kernelH·kernelW × outH·outW`, row-major), zeros where a patch reads padding.
  *
+ * With `ld` (the row length of `cols`, default `outH·outW`) and `col0` (the first column,
+ * default 0), the image fills columns `col0 .. col0 + outH·outW` of a wider matrix, so that
+ * several images side by side make one matrix and one large matrix multiply (`Conv2D` does
+ * this over chunks of the batch).
+ *
  * @example
  * ```ts
  * const g = convGeometry(1, 3, 3, [2, 2], [1, 1], [0, 0]);
@@ -91,7 +96,13 @@ function validRange(shift: number, stride: number, size: number, out: number): [
  * // row 0 (tap 0,0): [1, 2, 4, 5]; row 3 (tap 1,1): [5, 6, 8, 9]
  * ```
  */
-export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
+export function im2col(
+  x: FloatArray,
+  g: ConvGeometry,
+  cols: FloatArray,
+  ld: number = g.outH * g.outW,
+  col0 = 0,
+): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
   const L = outH * outW;
   for (let c = 0; c < channels; c++) {
@@ -99,7 +110,7 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
     for (let ki = 0; ki < kernelH; ki++) {
       const [h0, h1] = validRange(ki - padH, strideH, height, outH);
       for (let kj = 0; kj < kernelW; kj++) {
-        const row = ((c * kernelH + ki) * kernelW + kj) * L;
+        const row = ((c * kernelH + ki) * kernelW + kj) * ld + col0;
         const [w0, w1] = validRange(kj - padW, strideW, width, outW);
         // Rows of output positions whose window tap (ki, kj) falls in the padding are zero.
         cols.fill(0, row, row + h0 * outW);
@@ -107,9 +118,10 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
         for (let oh = h0; oh < h1; oh++) {
           const dst = row + oh * outW;
           const src = xc + (oh * strideH + ki - padH) * width + kj - padW;
-          cols.fill(0, dst, dst + w0);
-          for (let ow = w0; ow < w1; ow++) cols[dst + ow] = x[src + ow * strideW];
-          cols.fill(0, dst + w1, dst + outW);
+          if (w0 > 0) cols.fill(0, dst, dst + w0);
+          if (strideW === 1) cols.set(x.subarray(src + w0, src + w1), dst + w0);
+          else for (let ow = w0; ow < w1; ow++) cols[dst + ow] = x[src + ow * strideW];
+          if (w1 < outW) cols.fill(0, dst + w1, dst + outW);
         }
       }
     }
@@ -120,6 +132,8 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
  * The adjoint of {@linkcode im2col}: adds every entry of `cols` back onto the input
  * position it was read from, accumulating into `dx` (so a position several windows
  * overlap receives the sum). Entries that came from padding are dropped.
+
+ * `ld` and `col0` select the image's columns of a wider matrix, as in {@linkcode im2col}.
  *
  * @example
  * ```ts
@@ -128,15 +142,20 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
  * col2im(new Float64Array(16).fill(1), g, dx); // dx = [1, 2, 1, 2, 4, 2, 1, 2, 1]
  * ```
  */
-export function col2im(cols: FloatArray, g: ConvGeometry, dx: FloatArray): void {
+export function col2im(
+  cols: FloatArray,
+  g: ConvGeometry,
+  dx: FloatArray,
+  ld: number = g.outH * g.outW,
+  col0 = 0,
+): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
-  const L = outH * outW;
   for (let c = 0; c < channels; c++) {
     const xc = c * height * width;
     for (let ki = 0; ki < kernelH; ki++) {
       const [h0, h1] = validRange(ki - padH, strideH, height, outH);
       for (let kj = 0; kj < kernelW; kj++) {
-        const row = ((c * kernelH + ki) * kernelW + kj) * L;
+        const row = ((c * kernelH + ki) * kernelW + kj) * ld + col0;
         const [w0, w1] = validRange(kj - padW, strideW, width, outW);
         for (let oh = h0; oh < h1; oh++) {
           const src = row + oh * outW;

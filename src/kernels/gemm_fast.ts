@@ -1,0 +1,335 @@
+/**
+ * The fast float32 matrix multiply: WebAssembly SIMD (relaxed-SIMD fused multiply-add where
+ * the runtime has it) built from `wasm/gemm_wat.ts`, cache-blocked and register-tiled over
+ * packed panels, split across Workers that share its memory. Float64 calls fall through to
+ * {@linkcode gemmReference}, which also stays the oracle the tests compare against.
+ *
+ * @module
+ */
+
+import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
+import {
+  ARGS,
+  CLAIMED,
+  CONTROL_BYTES,
+  DONE,
+  GONE,
+  IDLE,
+  JOB,
+  MAX_WORKERS,
+  PARAMS,
+  SLOT,
+  STATE,
+} from "./gemm_protocol.ts";
+import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
+import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
+
+const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+
+/** Whether this runtime runs relaxed SIMD (then the GEMM uses its fused multiply-add). */
+export const hasRelaxedSimd: boolean = WebAssembly.validate(decode(GEMM_RELAXED));
+
+let compiled: WebAssembly.Module | null = null;
+function wasmModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(decode(hasRelaxedSimd ? GEMM_RELAXED : GEMM_SIMD));
+  return compiled;
+}
+
+/**
+ * Below this many multiply-adds (`m·n·k`) a call runs on the calling thread alone: waking a
+ * Worker costs tens of microseconds, more than it saves on a small product.
+ */
+export const PARALLEL_MIN_WORK = 1 << 18;
+
+const PAGE = 65536;
+const align = (bytes: number) => (bytes + 63) & ~63;
+
+/** A running fast GEMM: {@linkcode FastGemm.gemm} to call it, `close()` to stop its Workers. */
+export class FastGemm {
+  /** Threads a large product is split over (the caller's plus the Workers). */
+  readonly threads: number;
+  readonly #memory: WebAssembly.Memory;
+  readonly #tiles: (...args: number[]) => void;
+  /** Each slot's Worker, or null where none runs (never started, left when idle, closed). */
+  readonly #workers: (Worker | null)[];
+  /** The slots whose Worker has been started and is not yet waiting for jobs. */
+  readonly #starting = new Set<number>();
+  #closed = false;
+  #f32: Float32Array;
+  #ctrl: Int32Array;
+
+  private constructor(memory: WebAssembly.Memory, helpers: number) {
+    this.#memory = memory;
+    this.#workers = new Array(helpers).fill(null);
+    this.threads = helpers + 1;
+    const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
+    this.#tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
+    this.#f32 = new Float32Array(memory.buffer);
+    this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
+  }
+
+  /**
+   * Starts a fast GEMM on `threads` threads (default: every hardware thread); the calling
+   * thread is one of them, so `threads - 1` Workers start. A Worker idle for a second
+   * leaves, so a program exits without `close()`; the next large product starts it again
+   * (and runs with the threads that are ready meanwhile).
+   *
+   * @example
+   * ```ts
+   * const fast = await FastGemm.start({ threads: 2 });
+   * fast.gemm(false, false, 2, 2, 2, a, a, c, 0);
+   * fast.close();
+   * ```
+   */
+  static async start(options: { threads?: number } = {}): Promise<FastGemm> {
+    const wanted = options.threads ?? navigator.hardwareConcurrency;
+    const threads = Math.max(1, Math.min(MAX_WORKERS + 1, wanted));
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    const fast = new FastGemm(memory, threads - 1);
+    await Promise.all(fast.#workers.map((_, slot) => fast.#spawn(slot)));
+    return fast;
+  }
+
+  /** Starts the Worker of `slot`; resolves once it waits for jobs. */
+  #spawn(slot: number): Promise<void> {
+    const worker = new Worker(new URL("./gemm_worker.ts", import.meta.url), { type: "module" });
+    this.#workers[slot] = worker;
+    this.#starting.add(slot);
+    return new Promise<void>((resolve, reject) => {
+      worker.onmessage = () => {
+        worker.onmessage = null;
+        this.#starting.delete(slot);
+        resolve();
+      };
+      worker.onerror = (event) => {
+        this.#workers[slot] = null;
+        this.#starting.delete(slot);
+        reject(new Error(`GEMM worker failed: ${event.message}`));
+      };
+      worker.postMessage({ module: wasmModule(), memory: this.#memory, slot });
+    });
+  }
+
+  /** Stops the Workers; afterwards `gemm` runs on the calling thread only. */
+  close(): void {
+    this.#closed = true;
+    for (const [slot, worker] of this.#workers.entries()) {
+      worker?.terminate();
+      this.#workers[slot] = null;
+      Atomics.store(this.#ctrl, PARAMS + slot * SLOT + STATE, GONE);
+    }
+  }
+
+  /**
+   * Claims the idle Workers for a job (at most `wanted`) and restarts, for later calls,
+   * those that left when idle. Returns the claimed slots.
+   */
+  #claim(wanted: number): number[] {
+    const ctrl = this.#ctrl, claimed: number[] = [];
+    for (let slot = 0; slot < this.#workers.length; slot++) {
+      const at = PARAMS + slot * SLOT + STATE;
+      if (claimed.length < wanted && Atomics.compareExchange(ctrl, at, IDLE, CLAIMED) === IDLE) {
+        claimed.push(slot);
+      } else if (!this.#closed && !this.#starting.has(slot) && Atomics.load(ctrl, at) === GONE) {
+        const worker = this.#workers[slot];
+        // A Worker that marked itself gone has left (or is about to); start a fresh one.
+        worker?.terminate();
+        this.#spawn(slot).catch(() => {});
+      }
+    }
+    return claimed;
+  }
+
+  /** The {@linkcode Gemm} contract: float32 runs here, anything else in the reference. */
+  gemm: Gemm = (transA, transB, m, n, k, a, b, c, beta) =>
+    this.#run(this.threads, transA, transB, m, n, k, a, b, c, beta);
+
+  /**
+   * The same GEMM limited to `threads` threads (at most {@linkcode FastGemm.threads}), to
+   * measure the speed-up of more threads.
+   *
+   * @example
+   * ```ts
+   * const oneThread = fast.withThreads(1);
+   * oneThread(false, false, 2, 2, 2, a, a, c, 0);
+   * ```
+   */
+  withThreads(threads: number): Gemm {
+    const t = Math.max(1, Math.min(this.threads, threads));
+    return (transA, transB, m, n, k, a, b, c, beta) =>
+      this.#run(t, transA, transB, m, n, k, a, b, c, beta);
+  }
+
+  #run(
+    threads: number,
+    ...[transA, transB, m, n, k, a, b, c, beta]: Parameters<Gemm>
+  ): void {
+    if (
+      !(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)
+    ) return gemmReference(transA, transB, m, n, k, a, b, c, beta);
+    if (m === 0 || n === 0) return;
+    if (k === 0) {
+      if (beta === 0) c.fill(0, 0, m * n);
+      return;
+    }
+    const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
+    const kp = Math.ceil(k / UNROLL) * UNROLL; // the depth of the packed panels
+    const pa = CONTROL_BYTES;
+    const pb = align(pa + mp * MR * kp * 4);
+    const pc = align(pb + np * NR * kp * 4);
+    this.#reserve(pc + mp * MR * ldc * 4);
+    const f = this.#f32;
+    this.#packA(transA, m, k, kp, a, pa >> 2);
+    this.#packB(transB, n, k, kp, b, pb >> 2);
+    const c0 = pc >> 2;
+    if (beta === 1) {
+      for (let i = 0; i < m; i++) {
+        f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
+      }
+    }
+
+    const helpers = m * n * k >= PARALLEL_MIN_WORK
+      ? this.#claim(Math.min(threads, Math.max(mp, np)) - 1)
+      : [];
+    if (helpers.length === 0) {
+      this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
+    } else {
+      // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
+      const parts = helpers.length + 1;
+      const byRows = mp >= np;
+      const total = byRows ? mp : np;
+      const cut = (w: number) => Math.round((total * w) / parts);
+      const ctrl = this.#ctrl;
+      Atomics.store(ctrl, DONE, 0);
+      for (const [i, slot] of helpers.entries()) {
+        const at = PARAMS + slot * SLOT, lo = cut(i + 1), hi = cut(i + 2);
+        ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at + ARGS);
+        ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + ARGS + 4);
+        Atomics.store(ctrl, at + JOB, 1);
+        Atomics.notify(ctrl, at + JOB);
+      }
+      if (byRows) this.#tiles(0, cut(1), 0, np, kp, pa, pb, pc, ldc * 4, beta);
+      else this.#tiles(0, mp, 0, cut(1), kp, pa, pb, pc, ldc * 4, beta);
+      for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
+        Atomics.wait(ctrl, DONE, done);
+      }
+    }
+    for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
+  }
+
+  /** Grows the memory to at least `bytes` and refreshes the views on it. */
+  #reserve(bytes: number): void {
+    const have = this.#memory.buffer.byteLength;
+    if (bytes <= have) return;
+    this.#memory.grow(Math.ceil((bytes - have) / PAGE));
+    this.#f32 = new Float32Array(this.#memory.buffer);
+    this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
+  }
+
+  /**
+   * `op(A)` (`m × k`) into panels of `MR` rows, `p`-major inside a panel, zero-padded to
+   * whole panels and to depth `kp`.
+   */
+  #packA(trans: boolean, m: number, k: number, kp: number, a: Float32Array, at: number): void {
+    const f = this.#f32;
+    const panels = Math.ceil(m / MR);
+    zeroPadding(f, at, panels, MR, m, k, kp);
+    if (trans) {
+      // A is stored k × m: row p of storage is column p of op(A).
+      for (let p = 0; p < k; p++) {
+        const src = p * m;
+        for (let i0 = 0; i0 < m; i0 += MR) {
+          const dst = at + i0 * kp + p * MR, rows = Math.min(MR, m - i0);
+          for (let r = 0; r < rows; r++) f[dst + r] = a[src + i0 + r];
+        }
+      }
+    } else {
+      for (let i = 0; i < m; i++) {
+        const src = i * k, r = i % MR;
+        const dst = at + (i - r) * kp + r;
+        for (let p = 0; p < k; p++) f[dst + p * MR] = a[src + p];
+      }
+    }
+  }
+
+  /**
+   * `op(B)` (`k × n`) into panels of `NR` columns, `p`-major inside a panel, zero-padded to
+   * whole panels and to depth `kp`.
+   */
+  #packB(trans: boolean, n: number, k: number, kp: number, b: Float32Array, at: number): void {
+    const f = this.#f32;
+    zeroPadding(f, at, Math.ceil(n / NR), NR, n, k, kp);
+    if (trans) {
+      // B is stored n × k: row j of storage is column j of op(B).
+      for (let j = 0; j < n; j++) {
+        const src = j * k, col = j % NR;
+        const dst = at + (j - col) * kp + col;
+        for (let p = 0; p < k; p++) f[dst + p * NR] = b[src + p];
+      }
+    } else {
+      for (let p = 0; p < k; p++) {
+        const src = p * n;
+        for (let j0 = 0; j0 < n; j0 += NR) {
+          const dst = at + j0 * kp + p * NR, cols = Math.min(NR, n - j0);
+          for (let col = 0; col < cols; col++) f[dst + col] = b[src + j0 + col];
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Zeroes the parts of `panels` packed panels of `width` lanes at `at` that packing leaves
+ * unwritten: the lanes past `count` in the last panel, and the depth rows `k..kp` of each.
+ */
+function zeroPadding(
+  f: Float32Array,
+  at: number,
+  panels: number,
+  width: number,
+  count: number,
+  k: number,
+  kp: number,
+): void {
+  const size = width * kp;
+  if (count % width !== 0) f.fill(0, at + (panels - 1) * size, at + panels * size);
+  if (kp !== k) {
+    for (let q = 0; q < panels; q++) f.fill(0, at + q * size + k * width, at + (q + 1) * size);
+  }
+}
+
+let running: FastGemm | null = null;
+
+/**
+ * Installs the fast GEMM behind `gemm` (float32 only; float64 keeps the reference) on
+ * `threads` threads (default: all), replacing any fast GEMM installed before. Returns it;
+ * call {@linkcode useReferenceKernels} to go back to plain TypeScript and stop its Workers.
+ *
+ * @example
+ * ```ts
+ * await useFastKernels(); // every Float32Array gemm from here on runs in WebAssembly
+ * // ... train ...
+ * useReferenceKernels();
+ * ```
+ */
+export async function useFastKernels(options: { threads?: number } = {}): Promise<FastGemm> {
+  const fast = await FastGemm.start(options);
+  running?.close();
+  running = fast;
+  setGemm(fast.gemm);
+  return fast;
+}
+
+/**
+ * Puts the plain TypeScript GEMM back behind `gemm` and stops the fast one's Workers.
+ *
+ * @example
+ * ```ts
+ * useReferenceKernels();
+ * ```
+ */
+export function useReferenceKernels(): void {
+  setGemm(gemmReference);
+  running?.close();
+  running = null;
+}

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { Rng } from "../random.ts";
+import { gemm, gemmReference } from "./gemm.ts";
+import { FastGemm, hasRelaxedSimd, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
+import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
+import { IDLE_MS } from "./gemm_protocol.ts";
+
+/** Odd shapes: below one tile, ragged edges on every side, k odd and over one cache block. */
+const SHAPES = [[1, 1, 1], [7, 13, 5], [6, 8, 2], [37, 3, 300], [65, 129, 257]];
+
+function randomArray(rng: Rng, size: number): Float32Array {
+  return Float32Array.from({ length: size }, () => rng.normal());
+}
+
+/** Every shape, transpose and beta: the fast GEMM against the reference, within float32. */
+function checkAgainstReference(fast: FastGemm) {
+  const rng = new Rng(7);
+  for (const [m, n, k] of SHAPES) {
+    for (const tA of [false, true]) {
+      for (const tB of [false, true]) {
+        for (const beta of [0, 1] as const) {
+          const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+          const start = randomArray(rng, m * n);
+          const want = start.slice(), got = start.slice();
+          gemmReference(tA, tB, m, n, k, a, b, want, beta);
+          fast.gemm(tA, tB, m, n, k, a, b, got, beta);
+          const tolerance = 1e-5 * Math.sqrt(k) * 4;
+          for (let i = 0; i < want.length; i++) {
+            assert.ok(
+              Math.abs(want[i] - got[i]) <= tolerance,
+              `${m}×${n}×${k} transA=${tA} transB=${tB} beta=${beta}: element ${i} is ${
+                got[i]
+              }, want ${want[i]}`,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+Deno.test("both GEMM modules validate and the runtime's relaxed-SIMD support is detected", () => {
+  const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+  assert.ok(WebAssembly.validate(decode(GEMM_SIMD)));
+  assert.equal(hasRelaxedSimd, WebAssembly.validate(decode(GEMM_RELAXED)));
+});
+
+Deno.test("the fast GEMM on one thread equals the reference on odd shapes", async () => {
+  const fast = await FastGemm.start({ threads: 1 });
+  checkAgainstReference(fast);
+});
+
+Deno.test("the fast GEMM split over a Worker equals the reference", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    checkAgainstReference(fast);
+    // Large enough to be split, by rows (tall) and by columns (wide).
+    const rng = new Rng(3);
+    for (const [m, n, k] of [[301, 40, 70], [20, 333, 90]]) {
+      const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+      const want = new Float32Array(m * n), got = new Float32Array(m * n);
+      gemmReference(false, false, m, n, k, a, b, want, 0);
+      fast.gemm(false, false, m, n, k, a, b, got, 0);
+      want.forEach((v, i) => assert.ok(Math.abs(v - got[i]) < 1e-3, `${m}×${n}×${k} at ${i}`));
+    }
+  } finally {
+    fast.close();
+  }
+});
+
+Deno.test("useFastKernels installs the fast GEMM for float32 and keeps float64 exact", async () => {
+  await useFastKernels({ threads: 1 });
+  try {
+    const a64 = new Float64Array([1, 2, 3, 4]), c64 = new Float64Array(4);
+    gemm(false, false, 2, 2, 2, a64, a64, c64, 0);
+    assert.deepEqual([...c64], [7, 10, 15, 22]);
+    const a32 = new Float32Array([1, 2, 3, 4]), c32 = new Float32Array(4);
+    gemm(false, true, 2, 2, 2, a32, a32, c32, 0);
+    assert.deepEqual([...c32], [5, 11, 11, 25]);
+  } finally {
+    useReferenceKernels();
+  }
+});
+
+Deno.test("an idle Worker leaves, and the next large product starts it again", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    const m = 200, n = 200, k = 200;
+    const rng = new Rng(5);
+    const a = randomArray(rng, m * k), b = randomArray(rng, k * n);
+    const want = new Float32Array(m * n);
+    gemmReference(false, false, m, n, k, a, b, want, 0);
+    const check = () => {
+      const got = new Float32Array(m * n);
+      fast.gemm(false, false, m, n, k, a, b, got, 0);
+      want.forEach((v, i) => assert.ok(Math.abs(v - got[i]) < 1e-3, `element ${i}`));
+    };
+    check();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS + 300)); // the Worker leaves
+    check(); // on the calling thread alone, while the Worker restarts
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    check();
+  } finally {
+    fast.close();
+  }
+});

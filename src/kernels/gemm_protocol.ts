@@ -1,0 +1,38 @@
+/**
+ * The layout of the control block at the start of the fast GEMM's shared memory, through
+ * which the calling thread hands work to the helper Workers (`gemm_worker.ts`).
+ *
+ * Each Worker has a slot of {@linkcode SLOT} int32s at `PARAMS + slot * SLOT`: its state
+ * ({@linkcode STATE}), a job flag ({@linkcode JOB}) and the ten `gemm_tiles` arguments from
+ * {@linkcode ARGS}. A Worker that waits {@linkcode IDLE_MS} without a job leaves (so that a
+ * program that never closes the GEMM still exits); the caller claims a Worker before giving
+ * it a job, and the two compare-and-swap the state so that a job never goes to a Worker
+ * that has left.
+ *
+ * @module
+ */
+
+/** Int32 index of the count of Workers done with the current job. */
+export const DONE = 0;
+/** Int32 index of the first Worker's slot. */
+export const PARAMS = 16;
+/** Int32s per Worker slot. */
+export const SLOT = 16;
+/** Offset in a slot of the Worker's state: one of {@linkcode GONE}, {@linkcode IDLE}, {@linkcode CLAIMED}. */
+export const STATE = 0;
+/** Offset in a slot of the job flag: 1 from when the caller posts a job until the Worker takes it. */
+export const JOB = 1;
+/** Offset in a slot of the ten `gemm_tiles` arguments. */
+export const ARGS = 2;
+/** State: no Worker runs in this slot (not started, left when idle, or stopped). */
+export const GONE = 0;
+/** State: the Worker waits for a job. */
+export const IDLE = 1;
+/** State: the caller has claimed the Worker for a job (or the job runs). */
+export const CLAIMED = 2;
+/** Milliseconds a Worker waits for a job before it leaves. */
+export const IDLE_MS = 1000;
+/** The most Workers a control block has room for. */
+export const MAX_WORKERS = 63;
+/** Bytes the control block takes; the packed data follows it. */
+export const CONTROL_BYTES = (PARAMS + MAX_WORKERS * SLOT) * 4;

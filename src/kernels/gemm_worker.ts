@@ -1,0 +1,49 @@
+/**
+ * A helper thread of the fast GEMM (`gemm_fast.ts`): instantiates the GEMM module on the
+ * shared memory it is sent, marks its slot idle, then loops — wait for the job flag, run
+ * the slot's share of the tiles, count itself done — until it has waited `IDLE_MS` without
+ * a job and can mark its slot gone before the caller claims it (see `gemm_protocol.ts`).
+ *
+ * @module
+ */
+
+import { ARGS, DONE, GONE, IDLE, IDLE_MS, JOB, PARAMS, SLOT, STATE } from "./gemm_protocol.ts";
+
+interface Start {
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  slot: number;
+}
+
+/** The worker's global scope (typed by hand: `deno check` types every file as a window). */
+const scope = self as unknown as {
+  onmessage: ((event: MessageEvent<Start>) => void) | null;
+  postMessage: (message: string) => void;
+  close: () => void;
+};
+
+scope.onmessage = (event: MessageEvent<Start>) => {
+  scope.onmessage = null;
+  const { module, memory, slot } = event.data;
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
+  const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
+  const at = PARAMS + slot * SLOT;
+  Atomics.store(ctrl, at + STATE, IDLE);
+  scope.postMessage("ready");
+  for (;;) {
+    if (Atomics.wait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") {
+      // Leave, unless the caller claimed this slot in the meantime (its job flag follows).
+      if (Atomics.compareExchange(ctrl, at + STATE, IDLE, GONE) === IDLE) break;
+      continue;
+    }
+    if (Atomics.load(ctrl, at + JOB) !== 1) continue;
+    const a = at + ARGS;
+    if (ctrl[a] < ctrl[a + 1] && ctrl[a + 2] < ctrl[a + 3]) tiles(...ctrl.subarray(a, a + 10));
+    Atomics.store(ctrl, at + JOB, 0);
+    Atomics.store(ctrl, at + STATE, IDLE);
+    Atomics.add(ctrl, DONE, 1);
+    Atomics.notify(ctrl, DONE);
+  }
+  scope.close();
+};

@@ -1,0 +1,150 @@
+/**
+ * The generator of the float32 GEMM's WebAssembly: emits the WAT text that
+ * `src/kernels/wasm/build.ts` assembles (with npm `wabt`) into `gemm_wasm.ts`.
+ *
+ * The module imports a shared memory (so that Workers run the same code on the same data)
+ * and exports `gemm_tiles`, which multiplies packed panels: `A` packed in panels of
+ * {@linkcode MR} rows (for each `p`, the panel's `MR` values of column `p`), `B` packed in
+ * panels of {@linkcode NR} columns (for each `p`, the panel's `NR` values of row `p`), into a
+ * padded row-major `C`. The caller (`gemm_fast.ts`) packs, pads and splits the work.
+ *
+ * @module
+ */
+
+/** Rows of `C` per register tile: each row is `NR / 4` accumulators of four lanes. */
+export const MR = 6;
+const MR_ = MR;
+/** Columns of `C` per register tile (a multiple of 4). */
+export const NR = 8;
+const NR_ = NR;
+/**
+ * Steps of `p` per trip of the tile's inner loop; the caller pads `k` to a multiple of it
+ * with zero rows in the packed panels.
+ */
+export const UNROLL = 2;
+const UNROLL_ = UNROLL;
+/** Depth of one cache block (a multiple of `UNROLL`): a `KC × NR` panel of `B` stays in L1 across the `A` panels. */
+export const KC = 256;
+const KC_ = KC;
+/** Rows of `A` per cache block (a multiple of `MR`): an `MC × KC` block stays in L2. */
+export const MC = 120;
+const MC_ = MC;
+
+/**
+ * The WAT source of the GEMM module. With `relaxed` the multiply-add is relaxed SIMD's
+ * `f32x4.relaxed_madd` (one fused instruction where the CPU has FMA); without it, a
+ * separate `f32x4.mul` and `f32x4.add`, for runtimes without relaxed SIMD.
+ *
+ * @example
+ * ```ts
+ * const wat = gemmWat(true); // "(module (import \"env\" \"memory\" ..."
+ * ```
+ */
+export function gemmWat(
+  relaxed: boolean,
+  { MR, NR, KC, MC, UNROLL } = { MR: MR_, NR: NR_, KC: KC_, MC: MC_, UNROLL: UNROLL_ },
+): string {
+  const VR = NR / 4; // vectors per row of the tile
+  const acc = (r: number, v: number) => `$c${r}_${v}`;
+  const madd = (x: string, y: string, z: string) =>
+    relaxed ? `(f32x4.relaxed_madd ${x} ${y} ${z})` : `(f32x4.add (f32x4.mul ${x} ${y}) ${z})`;
+  const lines: string[] = [];
+  const emit = (s: string) => lines.push(s);
+
+  // One register tile: C[MR × NR] (+)= Apanel[kc × MR]ᵀ · Bpanel[kc × NR].
+  emit(`(func $tile (param $kc i32) (param $a i32) (param $b i32) (param $c i32)`);
+  emit(`  (param $ldc i32) (param $load i32)`);
+  for (let r = 0; r < MR; r++) for (let v = 0; v < VR; v++) emit(`  (local ${acc(r, v)} v128)`);
+  for (let v = 0; v < VR; v++) emit(`  (local $b${v} v128)`);
+  emit(`  (local $av v128) (local $end i32) (local $row i32)`);
+  emit(
+    `  (local.set $end (i32.add (local.get $a) (i32.mul (local.get $kc) (i32.const ${MR * 4}))))`,
+  );
+  emit(`  (loop $p`);
+  for (let u = 0; u < UNROLL; u++) {
+    for (let v = 0; v < VR; v++) {
+      emit(`    (local.set $b${v} (v128.load offset=${16 * v + u * NR * 4} (local.get $b)))`);
+    }
+    for (let r = 0; r < MR; r++) {
+      emit(`    (local.set $av (v128.load32_splat offset=${4 * r + u * MR * 4} (local.get $a)))`);
+      for (let v = 0; v < VR; v++) {
+        emit(
+          `    (local.set ${acc(r, v)} ${
+            madd("(local.get $av)", `(local.get $b${v})`, `(local.get ${acc(r, v)})`)
+          })`,
+        );
+      }
+    }
+  }
+  emit(`    (local.set $a (i32.add (local.get $a) (i32.const ${UNROLL * MR * 4})))`);
+  emit(`    (local.set $b (i32.add (local.get $b) (i32.const ${UNROLL * NR * 4})))`);
+  emit(`    (br_if $p (i32.lt_u (local.get $a) (local.get $end))))`);
+  // Write the tile back, adding what C held when asked to (beta = 1, or a later k block).
+  emit(`  (local.set $row (local.get $c))`);
+  for (let r = 0; r < MR; r++) {
+    for (let v = 0; v < VR; v++) {
+      const at = `offset=${16 * v} (local.get $row)`;
+      emit(
+        `  (if (local.get $load) (then (local.set ${acc(r, v)} (f32x4.add (local.get ${
+          acc(r, v)
+        }) (v128.load ${at})))))`,
+      );
+      emit(`  (v128.store ${at} (local.get ${acc(r, v)}))`);
+    }
+    if (r < MR - 1) emit(`  (local.set $row (i32.add (local.get $row) (local.get $ldc)))`);
+  }
+  emit(`)`);
+
+  // The blocked loops over the tiles of rows [ip0, ip1) × columns [jp0, jp1) (in panels).
+  emit(`(func (export "gemm_tiles") (param $ip0 i32) (param $ip1 i32) (param $jp0 i32)`);
+  emit(`  (param $jp1 i32) (param $k i32) (param $pa i32) (param $pb i32) (param $pc i32)`);
+  emit(`  (param $ldc i32) (param $beta i32)`);
+  emit(`  (local $p0 i32) (local $kc i32) (local $ic i32) (local $icEnd i32) (local $jp i32)`);
+  emit(`  (local $ip i32) (local $load i32)`);
+  emit(`  (loop $pBlock`);
+  emit(`    (local.set $kc (select (i32.const ${KC}) (i32.sub (local.get $k) (local.get $p0))`);
+  emit(`      (i32.lt_u (i32.const ${KC}) (i32.sub (local.get $k) (local.get $p0)))))`);
+  emit(`    (local.set $load (i32.or (local.get $beta) (local.get $p0)))`);
+  emit(`    (local.set $ic (local.get $ip0))`);
+  emit(`    (loop $icBlock`);
+  emit(
+    `      (local.set $icEnd (select (i32.add (local.get $ic) (i32.const ${
+      MC / MR
+    })) (local.get $ip1)`,
+  );
+  emit(`        (i32.lt_u (i32.add (local.get $ic) (i32.const ${MC / MR})) (local.get $ip1))))`);
+  emit(`      (local.set $jp (local.get $jp0))`);
+  emit(`      (loop $jLoop`);
+  emit(`        (local.set $ip (local.get $ic))`);
+  emit(`        (loop $iLoop`);
+  emit(`          (call $tile (local.get $kc)`);
+  emit(
+    `            (i32.add (local.get $pa) (i32.shl (i32.add (i32.mul (local.get $ip) (i32.mul (local.get $k) (i32.const ${MR}))) (i32.mul (local.get $p0) (i32.const ${MR}))) (i32.const 2)))`,
+  );
+  emit(
+    `            (i32.add (local.get $pb) (i32.shl (i32.add (i32.mul (local.get $jp) (i32.mul (local.get $k) (i32.const ${NR}))) (i32.mul (local.get $p0) (i32.const ${NR}))) (i32.const 2)))`,
+  );
+  emit(
+    `            (i32.add (local.get $pc) (i32.add (i32.mul (i32.mul (local.get $ip) (i32.const ${MR})) (local.get $ldc)) (i32.mul (local.get $jp) (i32.const ${
+      NR * 4
+    }))))`,
+  );
+  emit(`            (local.get $ldc) (local.get $load))`);
+  emit(`          (local.set $ip (i32.add (local.get $ip) (i32.const 1)))`);
+  emit(`          (br_if $iLoop (i32.lt_u (local.get $ip) (local.get $icEnd))))`);
+  emit(`        (local.set $jp (i32.add (local.get $jp) (i32.const 1)))`);
+  emit(`        (br_if $jLoop (i32.lt_u (local.get $jp) (local.get $jp1))))`);
+  emit(`      (local.set $ic (local.get $icEnd))`);
+  emit(`      (br_if $icBlock (i32.lt_u (local.get $ic) (local.get $ip1))))`);
+  emit(`    (local.set $p0 (i32.add (local.get $p0) (local.get $kc)))`);
+  emit(`    (br_if $pBlock (i32.lt_u (local.get $p0) (local.get $k))))`);
+  emit(`)`);
+
+  return [
+    `(module`,
+    `(import "env" "memory" (memory 1 65536 shared))`,
+    ...lines,
+    `)`,
+    "",
+  ].join("\n");
+}
