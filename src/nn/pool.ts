@@ -7,7 +7,7 @@
  */
 
 import { type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
-import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
+import { contiguous, type DType, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
 import { checkDelta, checkImage, pair, saved } from "./check.ts";
 import { Layer, type Size2 } from "./module.ts";
 
@@ -83,7 +83,13 @@ export class MaxPool2D extends Pool2D {
     const { outH, outW, kernelH, kernelW, strideH, strideW, padH, padW } = g;
     const y = zeros([batch, channels, outH, outW], dtypeOf(x));
     const X = x.data, Y = y.data;
-    const argmax = this.#argmax = new Int32Array(y.size);
+    const argmax = this.#argmax = this.#argmax.length === y.size
+      ? this.#argmax
+      : new Int32Array(y.size);
+    if (kernelH === 2 && kernelW === 2 && strideH === 2 && strideW === 2 && padH + padW === 0) {
+      maxPool2x2(X, Y, argmax, batch * channels, H, W, outH, outW);
+      return y;
+    }
     for (let plane = 0, o = 0; plane < batch * channels; plane++) {
       const base = plane * H * W;
       for (let oh = 0; oh < outH; oh++) {
@@ -282,6 +288,37 @@ export class GlobalAvgPool2D extends Layer {
       DX.fill(D[plane] / area, plane * area, (plane + 1) * area);
     }
     return dx;
+  }
+}
+
+/**
+ * MaxPool2D's forward for the 2×2 window at stride 2 without padding (the default network's
+ * pools): the same rule as the general loop (the first maximum in row-major order, and a
+ * NaN always wins, the last one if several) without its per-window bounds.
+ */
+function maxPool2x2(
+  X: FloatArray,
+  Y: FloatArray,
+  argmax: Int32Array,
+  planes: number,
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+): void {
+  for (let plane = 0, o = 0; plane < planes; plane++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = plane * H * W + 2 * oh * W;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const a = row + 2 * ow, b = a + 1, c = a + W, d = c + 1;
+        let at = a, best = X[a];
+        if (X[b] > best || X[b] !== X[b]) best = X[at = b];
+        if (X[c] > best || X[c] !== X[c]) best = X[at = c];
+        if (X[d] > best || X[d] !== X[d]) best = X[at = d];
+        Y[o] = best;
+        argmax[o] = at;
+      }
+    }
   }
 }
 
