@@ -19,6 +19,7 @@ import {
   type Tensor,
   zeros,
 } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkDType, checkImage, checkInteger, pair, saved } from "./check.ts";
 import { Layer, type Parameter, type Size2, weightAndBias } from "./module.ts";
 
@@ -41,6 +42,10 @@ export interface Conv2DOptions {
  * `W` has shape `(outChannels, inChannels, kh, kw)` and `b` shape `(outChannels,)`, both
  * initialised uniform in ±1/sqrt(inChannels·kh·kw) as PyTorch's default init gives. After
  * `backward`, `dW` and `db` hold the gradients summed over the batch.
+ *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
  *
  * @example
  * ```ts
@@ -69,6 +74,9 @@ export class Conv2D extends Layer {
   /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
   /** Scratch reused across chunks and calls: the im2col matrix of a chunk of images... */
   #cols: FloatArray | null = null;
   /** ...the chunk's output (forward) or delta (backward), channel-major `(O, images·L)`... */
@@ -118,7 +126,7 @@ export class Conv2D extends Layer {
     const [batch, , height, width] = x.shape;
     const g = this.geometry(height, width);
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
-    const y = zeros([batch, O, g.outH, g.outW], dtypeOf(this.W));
+    const y = this.#y.get([batch, O, g.outH, g.outW], dtypeOf(this.W));
     const X = x.data, Y = y.data, B = this.b?.data, imageSize = X.length / batch;
     const chunk = chunkSize(batch, CKK, L);
     const cols = this.#cols = scratch(this.#cols, CKK * chunk * L, X);
@@ -151,7 +159,7 @@ export class Conv2D extends Layer {
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     checkDelta(this.#name(), [batch, O, g.outH, g.outW], delta);
     const D = contiguous(delta).data, X = x.data, imageSize = X.length / batch;
-    const dx = zeros(x.shape, dtypeOf(this.W));
+    const dx = this.#dx.get(x.shape, dtypeOf(this.W), true);
     const DB = this.db?.data;
     DB?.fill(0);
     const chunk = chunkSize(batch, CKK, L);

@@ -5,6 +5,7 @@
  */
 
 import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkDType, checkImage, checkInteger, saved } from "./check.ts";
 import { Layer, type NamedTensor, type Parameter, ShapeError } from "./module.ts";
 
@@ -33,6 +34,10 @@ export interface BatchNorm2DOptions {
  * layer is a fixed per-channel affine map. The running statistics are buffers
  * (`running_mean`, `running_var` in {@linkcode Layer.buffers}), not parameters. PyTorch's
  * `num_batches_tracked` buffer is not kept: with a fixed momentum it has no effect.
+ *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
  *
  * @example
  * ```ts
@@ -66,6 +71,9 @@ export class BatchNorm2D extends Layer {
    * recomputed from them rather than kept, which saves allocating and writing a tensor the
    * size of the input on every forward.
    */
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
   #saved: { x: Tensor; mean: Float64Array; invStd: Float64Array; training: boolean } | null = null;
 
   /** PyTorch's `BatchNorm2d(num_features, eps=, momentum=, affine=)`. */
@@ -129,7 +137,7 @@ export class BatchNorm2D extends Layer {
         invStd[c] = 1 / Math.sqrt(RV[c] + this.eps);
       }
     }
-    const y = zeros(x.shape, dtypeOf(x));
+    const y = this.#y.get(x.shape, dtypeOf(x));
     const Y = y.data, G = this.weight?.data, B = this.bias?.data;
     for (let c = 0; c < C; c++) {
       // y = (x − μ)·s·γ + β, as one multiply-add per element.
@@ -153,7 +161,7 @@ export class BatchNorm2D extends Layer {
     const D = contiguous(delta).data, X = x.data, G = this.weight?.data;
     const [batch, C, H, W] = x.shape;
     const area = H * W, count = batch * area;
-    const dx = zeros(x.shape, dtypeOf(x));
+    const dx = this.#dx.get(x.shape, dtypeOf(x));
     const DX = dx.data, DG = this.dWeight?.data, DB = this.dBias?.data;
     for (let c = 0; c < C; c++) {
       // Σ dy·x̂ = s·(Σ dy·x − μ·Σ dy) would cancel badly; sum dy·(x − μ) directly instead.

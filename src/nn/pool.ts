@@ -8,6 +8,7 @@
 
 import { type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
 import { contiguous, type DType, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkImage, pair, saved } from "./check.ts";
 import { Layer, type Size2 } from "./module.ts";
 
@@ -58,6 +59,10 @@ export abstract class Pool2D extends Layer {
  * the first maximum of each window in row-major order, as in PyTorch; overlapping windows
  * add up.
  *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
+ *
  * @example
  * ```ts
  * const pool = new MaxPool2D(2); // stride defaults to the kernel size
@@ -68,6 +73,9 @@ export abstract class Pool2D extends Layer {
 export class MaxPool2D extends Pool2D {
   /** For each output element, the flat index into the input of the maximum it took. */
   #argmax: Int32Array = new Int32Array(0);
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
 
   /** PyTorch's `MaxPool2d(kernel_size, stride=kernel_size, padding=0)`. */
   constructor(kernelSize: Size2, stride?: Size2, padding: Size2 = 0) {
@@ -81,7 +89,7 @@ export class MaxPool2D extends Pool2D {
     this.x = x;
     const [batch, channels, H, W] = x.shape;
     const { outH, outW, kernelH, kernelW, strideH, strideW, padH, padW } = g;
-    const y = zeros([batch, channels, outH, outW], dtypeOf(x));
+    const y = this.#y.get([batch, channels, outH, outW], dtypeOf(x));
     const X = x.data, Y = y.data;
     const argmax = this.#argmax = this.#argmax.length === y.size
       ? this.#argmax
@@ -122,7 +130,7 @@ export class MaxPool2D extends Pool2D {
     const g = this.geometry(x);
     checkDelta(this.name(), [x.shape[0], x.shape[1], g.outH, g.outW], delta);
     const D = contiguous(delta).data, argmax = this.#argmax;
-    const dx = zeros(x.shape, dtypeOf(x));
+    const dx = this.#dx.get(x.shape, dtypeOf(x), true);
     const DX = dx.data;
     for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
     return dx;
