@@ -20,6 +20,7 @@
 import { Command } from "commander";
 import { loadavg } from "node:os";
 import { runMain, UserError } from "../src/errors.ts";
+import { gemmReference, setGemm } from "../src/kernels/gemm.ts";
 import { useFastKernels } from "../src/kernels/gemm_fast.ts";
 import { crossEntropy } from "../src/nn/loss.ts";
 import type { Sequential } from "../src/nn/sequential.ts";
@@ -69,8 +70,18 @@ function step(model: Sequential, optimizer: SGD, x: Tensor, y: Uint8Array): void
   optimizer.step();
 }
 
-/** The same step, layer by layer, with each part timed. */
+/**
+ * The same step, layer by layer, with each part timed, and the time spent inside `gemm`
+ * (the matrix multiply alone, packing included) summed separately.
+ */
 function instrumentedStep(model: Sequential, optimizer: SGD, x: Tensor, y: Uint8Array) {
+  const inner = setGemm(gemmReference);
+  let inGemm = 0;
+  setGemm((...args) => {
+    const t = performance.now();
+    inner(...args);
+    inGemm += performance.now() - t;
+  });
   const times: LayerTime[] = [];
   let h = x;
   for (const layer of model.layers) {
@@ -90,6 +101,8 @@ function instrumentedStep(model: Sequential, optimizer: SGD, x: Tensor, y: Uint8
   t = performance.now();
   optimizer.step();
   times.push({ type: "SGD", forward: 0, backward: performance.now() - t });
+  setGemm(inner);
+  times.push({ type: "(inside gemm)", forward: 0, backward: inGemm });
   return times.map((r) => ({ ...r, forward: r.forward / 1000, backward: r.backward / 1000 }));
 }
 
@@ -251,11 +264,18 @@ async function main(): Promise<void> {
   const a = byType(ours.layers), b = byType(theirs.layers);
   console.log(
     `\n${"layer type".padEnd(18)}${"fwd ms".padStart(8)}${"bwd ms".padStart(8)}` +
-      (b.size ? `${"torch fwd".padStart(10)}${"torch bwd".padStart(10)}${"ratio".padStart(7)}` : ""),
+      (b.size
+        ? `${"torch fwd".padStart(10)}${"torch bwd".padStart(10)}${"ratio".padStart(7)}`
+        : ""),
   );
   let total = 0;
-  for (const [type, t] of a) total += t.forward + t.backward;
+  for (const [type, t] of a) if (!type.startsWith("(")) total += t.forward + t.backward;
   for (const [type, t] of a) {
+    if (type.startsWith("(")) {
+      const share = (100 * t.backward / total).toFixed(0);
+      console.log(`of which inside gemm (all layers, fwd + bwd): ${ms(t.backward)} ms, ${share}%`);
+      continue;
+    }
     const u = b.get(type);
     const share = (100 * (t.forward + t.backward) / total).toFixed(0).padStart(3);
     console.log(
@@ -264,7 +284,8 @@ async function main(): Promise<void> {
           ? `${ms(u.forward).padStart(10)}${ms(u.backward).padStart(10)}${
             ((t.forward + t.backward) / (u.forward + u.backward)).toFixed(2).padStart(7)
           }`
-          : "") + `   ${share}% of ours`,
+          : "") +
+        `   ${share}% of ours`,
     );
   }
 }
