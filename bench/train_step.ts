@@ -222,6 +222,8 @@ async function main(): Promise<void> {
   const theirs: Side = { steps: [], layers: [] };
   let torchVersion = "", torchMissing = "";
   for (let r = 0; r < rounds; r++) {
+    // The GEMM's Workers leave after a second idle (as during PyTorch's turn): restart them.
+    await fast?.ready();
     const side = runOurs(ctx, steps, 1);
     ours.steps.push(...side.steps);
     ours.layers.push(...side.layers);
