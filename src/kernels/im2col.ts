@@ -70,18 +70,13 @@ export function convGeometry(
 }
 
 /**
- * The output positions `[t0, t1)` along one axis whose input index `t·stride + shift`
- * falls inside `[0, size)`; the others read zero padding.
- */
-function validRange(shift: number, stride: number, size: number, out: number): [number, number] {
-  const t0 = shift >= 0 ? 0 : Math.ceil(-shift / stride);
-  const t1 = Math.min(out, Math.floor((size - 1 - shift) / stride) + 1);
-  return [Math.min(t0, out), Math.max(t0, t1)];
-}
-
-/**
  * Writes the patches of one image `x` (`channels × height × width`, dense) into `cols`
  * (`channels·kernelH·kernelW × outH·outW`, row-major), zeros where a patch reads padding.
+ *
+ * With `ld` (the row length of `cols`, default `outH·outW`) and `col0` (the first column,
+ * default 0), the image fills columns `col0 .. col0 + outH·outW` of a wider matrix, so that
+ * several images side by side make one matrix and one large matrix multiply (`Conv2D` does
+ * this over chunks of the batch).
  *
  * @example
  * ```ts
@@ -91,25 +86,38 @@ function validRange(shift: number, stride: number, size: number, out: number): [
  * // row 0 (tap 0,0): [1, 2, 4, 5]; row 3 (tap 1,1): [5, 6, 8, 9]
  * ```
  */
-export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
+export function im2col(
+  x: FloatArray,
+  g: ConvGeometry,
+  cols: FloatArray,
+  ld: number = g.outH * g.outW,
+  col0 = 0,
+): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
-  const L = outH * outW;
+  // Plain loops with the valid ranges inlined: late-stage images are 4 or 8 wide, where
+  // per-row calls (fill, set, subarray, a returned pair) cost more than the copying.
   for (let c = 0; c < channels; c++) {
     const xc = c * height * width;
     for (let ki = 0; ki < kernelH; ki++) {
-      const [h0, h1] = validRange(ki - padH, strideH, height, outH);
+      const sh = ki - padH;
+      const h0 = Math.min(outH, sh >= 0 ? 0 : Math.ceil(-sh / strideH));
+      const h1 = Math.max(h0, Math.min(outH, Math.floor((height - 1 - sh) / strideH) + 1));
       for (let kj = 0; kj < kernelW; kj++) {
-        const row = ((c * kernelH + ki) * kernelW + kj) * L;
-        const [w0, w1] = validRange(kj - padW, strideW, width, outW);
-        // Rows of output positions whose window tap (ki, kj) falls in the padding are zero.
-        cols.fill(0, row, row + h0 * outW);
-        cols.fill(0, row + h1 * outW, row + L);
-        for (let oh = h0; oh < h1; oh++) {
-          const dst = row + oh * outW;
-          const src = xc + (oh * strideH + ki - padH) * width + kj - padW;
-          cols.fill(0, dst, dst + w0);
-          for (let ow = w0; ow < w1; ow++) cols[dst + ow] = x[src + ow * strideW];
-          cols.fill(0, dst + w1, dst + outW);
+        const sw = kj - padW;
+        const w0 = Math.min(outW, sw >= 0 ? 0 : Math.ceil(-sw / strideW));
+        const w1 = Math.max(w0, Math.min(outW, Math.floor((width - 1 - sw) / strideW) + 1));
+        let dst = ((c * kernelH + ki) * kernelW + kj) * ld + col0;
+        for (let oh = 0; oh < outH; oh++, dst += outW) {
+          // Output positions whose window tap (ki, kj) falls in the padding read zero.
+          if (oh < h0 || oh >= h1) {
+            for (let ow = 0; ow < outW; ow++) cols[dst + ow] = 0;
+            continue;
+          }
+          const src = xc + (oh * strideH + sh) * width + sw;
+          for (let ow = 0; ow < w0; ow++) cols[dst + ow] = 0;
+          if (strideW === 1) { for (let ow = w0; ow < w1; ow++) cols[dst + ow] = x[src + ow]; }
+          else for (let ow = w0; ow < w1; ow++) cols[dst + ow] = x[src + ow * strideW];
+          for (let ow = w1; ow < outW; ow++) cols[dst + ow] = 0;
         }
       }
     }
@@ -120,6 +128,7 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
  * The adjoint of {@linkcode im2col}: adds every entry of `cols` back onto the input
  * position it was read from, accumulating into `dx` (so a position several windows
  * overlap receives the sum). Entries that came from padding are dropped.
+ * `ld` and `col0` select the image's columns of a wider matrix, as in {@linkcode im2col}.
  *
  * @example
  * ```ts
@@ -128,19 +137,28 @@ export function im2col(x: FloatArray, g: ConvGeometry, cols: FloatArray): void {
  * col2im(new Float64Array(16).fill(1), g, dx); // dx = [1, 2, 1, 2, 4, 2, 1, 2, 1]
  * ```
  */
-export function col2im(cols: FloatArray, g: ConvGeometry, dx: FloatArray): void {
+export function col2im(
+  cols: FloatArray,
+  g: ConvGeometry,
+  dx: FloatArray,
+  ld: number = g.outH * g.outW,
+  col0 = 0,
+): void {
   const { channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW } = g;
-  const L = outH * outW;
   for (let c = 0; c < channels; c++) {
     const xc = c * height * width;
     for (let ki = 0; ki < kernelH; ki++) {
-      const [h0, h1] = validRange(ki - padH, strideH, height, outH);
+      const sh = ki - padH;
+      const h0 = Math.min(outH, sh >= 0 ? 0 : Math.ceil(-sh / strideH));
+      const h1 = Math.max(h0, Math.min(outH, Math.floor((height - 1 - sh) / strideH) + 1));
       for (let kj = 0; kj < kernelW; kj++) {
-        const row = ((c * kernelH + ki) * kernelW + kj) * L;
-        const [w0, w1] = validRange(kj - padW, strideW, width, outW);
+        const sw = kj - padW;
+        const w0 = Math.min(outW, sw >= 0 ? 0 : Math.ceil(-sw / strideW));
+        const w1 = Math.max(w0, Math.min(outW, Math.floor((width - 1 - sw) / strideW) + 1));
+        const row = ((c * kernelH + ki) * kernelW + kj) * ld + col0;
         for (let oh = h0; oh < h1; oh++) {
           const src = row + oh * outW;
-          const dst = xc + (oh * strideH + ki - padH) * width + kj - padW;
+          const dst = xc + (oh * strideH + sh) * width + sw;
           for (let ow = w0; ow < w1; ow++) dx[dst + ow * strideW] += cols[src + ow];
         }
       }

@@ -7,7 +7,8 @@
  */
 
 import erf from "@stdlib/math-base-special-erf";
-import { contiguous, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
+import { contiguous, dtypeOf, type FloatArray, type Tensor } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, saved } from "./check.ts";
 import { Layer } from "./module.ts";
 
@@ -15,6 +16,10 @@ import { Layer } from "./module.ts";
  * An element-wise activation: the bookkeeping once, so that each activation is only its
  * function (`apply`) and its derivative (`gradient`), written side by side. Works in the
  * dtype of its input.
+ *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
  *
  * @example
  * ```ts
@@ -30,6 +35,9 @@ import { Layer } from "./module.ts";
  */
 export abstract class Elementwise extends Layer {
   #x: Tensor | null = null;
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
 
   /** `Y[i] = f(X[i])` for every element. */
   protected abstract apply(X: FloatArray, Y: FloatArray): void;
@@ -40,7 +48,7 @@ export abstract class Elementwise extends Layer {
   forward(x: Tensor): Tensor {
     x = contiguous(x);
     this.#x = x;
-    const y = zeros(x.shape, dtypeOf(x));
+    const y = this.#y.get(x.shape, dtypeOf(x));
     this.apply(x.data, y.data);
     return y;
   }
@@ -50,7 +58,7 @@ export abstract class Elementwise extends Layer {
     const name = `${this.constructor.name}()`;
     const x = saved(name, this.#x);
     checkDelta(name, x.shape, delta);
-    const dx = zeros(x.shape, dtypeOf(x));
+    const dx = this.#dx.get(x.shape, dtypeOf(x));
     this.gradient(x.data, contiguous(delta).data, dx.data);
     return dx;
   }

@@ -1,6 +1,8 @@
 /**
- * `Conv2D`: a 2-D convolution matching `torch.nn.Conv2d`, as im2col plus one matrix
- * multiply per image through {@linkcode gemm}.
+ * `Conv2D`: a 2-D convolution matching `torch.nn.Conv2d`, lowered onto {@linkcode gemm}:
+ * im2col over a chunk of images side by side, then one matrix multiply for the whole chunk,
+ * so that the products are large (a small late-stage image alone gives a 4×4 = 16-column
+ * product, far too small to run fast).
  *
  * @module
  */
@@ -17,6 +19,7 @@ import {
   type Tensor,
   zeros,
 } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkDType, checkImage, checkInteger, pair, saved } from "./check.ts";
 import { Layer, type Parameter, type Size2, weightAndBias } from "./module.ts";
 
@@ -39,6 +42,10 @@ export interface Conv2DOptions {
  * `W` has shape `(outChannels, inChannels, kh, kw)` and `b` shape `(outChannels,)`, both
  * initialised uniform in ±1/sqrt(inChannels·kh·kw) as PyTorch's default init gives. After
  * `backward`, `dW` and `db` hold the gradients summed over the batch.
+ *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
  *
  * @example
  * ```ts
@@ -67,8 +74,15 @@ export class Conv2D extends Layer {
   /** The gradient of `b` from the last `backward`, summed over the batch. */
   db: Tensor | null;
   #x: Tensor | null = null;
-  /** One image's im2col matrix, reused across images and calls. */
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
+  /** Scratch reused across chunks and calls: the im2col matrix of a chunk of images... */
   #cols: FloatArray | null = null;
+  /** ...the chunk's output (forward) or delta (backward), channel-major `(O, images·L)`... */
+  #out: FloatArray | null = null;
+  /** ...and the gradient w.r.t. the chunk's im2col matrix (backward). */
+  #dcols: FloatArray | null = null;
 
   /** PyTorch's `Conv2d(in_channels, out_channels, kernel_size, stride, padding=, bias=)`; sizes are a number or `[h, w]`. */
   constructor(
@@ -112,15 +126,24 @@ export class Conv2D extends Layer {
     const [batch, , height, width] = x.shape;
     const g = this.geometry(height, width);
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
-    const y = zeros([batch, O, g.outH, g.outW], dtypeOf(this.W));
-    const cols = this.#scratch(CKK * L);
-    const B = this.b?.data;
-    for (let n = 0; n < batch; n++) {
-      im2col(x.data.subarray(n * x.size / batch), g, cols);
-      // Y_n (O × L) = W (O × CKK) · cols (CKK × L)
-      const Yn = y.data.subarray(n * O * L, (n + 1) * O * L);
-      gemm(false, false, O, L, CKK, this.W.data, cols, Yn, 0);
-      if (B) { for (let o = 0; o < O; o++) for (let l = 0; l < L; l++) Yn[o * L + l] += B[o]; }
+    const y = this.#y.get([batch, O, g.outH, g.outW], dtypeOf(this.W));
+    const X = x.data, Y = y.data, B = this.b?.data, imageSize = X.length / batch;
+    const chunk = chunkSize(batch, CKK, L);
+    const cols = this.#cols = scratch(this.#cols, CKK * chunk * L, X);
+    const out = this.#out = scratch(this.#out, O * chunk * L, X);
+    for (let n0 = 0; n0 < batch; n0 += chunk) {
+      const images = Math.min(chunk, batch - n0), NL = images * L;
+      for (let i = 0; i < images; i++) im2col(X.subarray((n0 + i) * imageSize), g, cols, NL, i * L);
+      // out (O × images·L) = W (O × CKK) · cols (CKK × images·L): one product for the chunk.
+      gemm(false, false, O, NL, CKK, this.W.data, cols, out, 0);
+      // out holds the chunk channel-major (O, images, L); y is (images, O, L).
+      for (let i = 0; i < images; i++) {
+        for (let o = 0; o < O; o++) {
+          const src = o * NL + i * L, dst = ((n0 + i) * O + o) * L;
+          if (B) { for (let l = 0, b = B[o]; l < L; l++) Y[dst + l] = out[src + l] + b; }
+          else Y.set(out.subarray(src, src + L), dst);
+        }
+      }
     }
     return y;
   }
@@ -135,30 +158,43 @@ export class Conv2D extends Layer {
     const g = this.geometry(height, width);
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     checkDelta(this.#name(), [batch, O, g.outH, g.outW], delta);
-    delta = contiguous(delta);
-    const dx = zeros(x.shape, dtypeOf(this.W));
-    this.dW.data.fill(0);
-    this.db?.data.fill(0);
-    const cols = this.#scratch(CKK * L);
-    const dcols = allocate(CKK * L, dtypeOf(this.W));
+    const D = contiguous(delta).data, X = x.data, imageSize = X.length / batch;
+    const dx = this.#dx.get(x.shape, dtypeOf(this.W), true);
     const DB = this.db?.data;
-    const imageSize = x.size / batch;
-    for (let n = 0; n < batch; n++) {
-      const Dn = delta.data.subarray(n * O * L, (n + 1) * O * L);
-      if (DB) {
+    DB?.fill(0);
+    const chunk = chunkSize(batch, CKK, L);
+    const cols = this.#cols = scratch(this.#cols, CKK * chunk * L, X);
+    const dOut = this.#out = scratch(this.#out, O * chunk * L, X);
+    const dcols = this.#dcols = scratch(this.#dcols, CKK * chunk * L, X);
+    for (let n0 = 0; n0 < batch; n0 += chunk) {
+      const images = Math.min(chunk, batch - n0), NL = images * L;
+      // dOut (O × images·L): the chunk's delta channel-major, as forward's product made it.
+      for (let i = 0; i < images; i++) {
         for (let o = 0; o < O; o++) {
-          let sum = 0;
-          for (let l = 0; l < L; l++) sum += Dn[o * L + l];
-          DB[o] += sum;
+          const src = ((n0 + i) * O + o) * L, dst = o * NL + i * L;
+          dOut.set(D.subarray(src, src + L), dst);
+          if (DB) {
+            let sum = 0;
+            for (let l = src; l < src + L; l++) sum += D[l];
+            DB[o] += sum;
+          }
         }
       }
-      // dW (O × CKK) += dY_n (O × L) · cols_nᵀ; the columns are rebuilt rather than kept
-      // from forward, which would cost batch × CKK × L memory.
-      im2col(x.data.subarray(n * imageSize), g, cols);
-      gemm(false, true, O, CKK, L, Dn, cols, this.dW.data, 1);
-      // dcols (CKK × L) = Wᵀ · dY_n, folded back onto the image it was read from.
-      gemm(true, false, CKK, L, O, this.W.data, Dn, dcols, 0);
-      col2im(dcols, g, dx.data.subarray(n * imageSize, (n + 1) * imageSize));
+      // dW (O × CKK) += dOut · colsᵀ over the chunk's images at once; the columns are
+      // rebuilt rather than kept from forward, which would cost batch × CKK × L memory.
+      for (let i = 0; i < images; i++) im2col(X.subarray((n0 + i) * imageSize), g, cols, NL, i * L);
+      gemm(false, true, O, CKK, NL, dOut, cols, this.dW.data, n0 === 0 ? 0 : 1);
+      // dcols (CKK × images·L) = Wᵀ · dOut, folded back onto the images it was read from.
+      gemm(true, false, CKK, NL, O, this.W.data, dOut, dcols, 0);
+      for (let i = 0; i < images; i++) {
+        col2im(
+          dcols,
+          g,
+          dx.data.subarray((n0 + i) * imageSize, (n0 + i + 1) * imageSize),
+          NL,
+          i * L,
+        );
+      }
     }
     return dx;
   }
@@ -168,18 +204,35 @@ export class Conv2D extends Layer {
     return weightAndBias(this.W, this.dW, this.b, this.db);
   }
 
-  #scratch(size: number): FloatArray {
-    const dtype = dtypeOf(this.W);
-    const wrongType = (this.#cols instanceof Float32Array) !== (dtype === "float32");
-    if (!this.#cols || this.#cols.length < size || wrongType) {
-      this.#cols = allocate(size, dtype);
-    }
-    return this.#cols.subarray(0, size);
-  }
-
   #name(): string {
     const [kh, kw] = this.kernelSize, [sh, sw] = this.stride;
     const k = kh === kw ? `${kh}` : `(${kh}, ${kw})`, s = sh === sw ? `${sh}` : `(${sh}, ${sw})`;
     return `Conv2D(${this.inChannels}, ${this.outChannels}, ${k}, ${s})`;
   }
+}
+
+/**
+ * The elements of a chunk's im2col matrix the lowering aims for: large enough that every
+ * product has thousands of columns, small enough (16 MB in float32) to stay a modest scratch
+ * buffer whatever the batch.
+ */
+const CHUNK_ELEMENTS = 1 << 22;
+
+/**
+ * How many images go side by side in one product: as many as fit in
+ * {@linkcode CHUNK_ELEMENTS} (at least one), evened out so the last chunk is not a sliver.
+ */
+function chunkSize(batch: number, rows: number, cols: number): number {
+  const most = Math.max(1, Math.min(batch, Math.floor(CHUNK_ELEMENTS / (rows * cols))));
+  return Math.ceil(batch / Math.ceil(batch / most));
+}
+
+/**
+ * `buffer` if it holds at least `size` elements of `like`'s dtype, else a new one: scratch
+ * that lives as long as the layer and grows to the largest input seen.
+ */
+function scratch(buffer: FloatArray | null, size: number, like: FloatArray): FloatArray {
+  const f32 = like instanceof Float32Array;
+  if (buffer && buffer.length >= size && (buffer instanceof Float32Array) === f32) return buffer;
+  return allocate(size, f32 ? "float32" : "float64");
 }

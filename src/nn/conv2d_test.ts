@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Gemm, gemmReference, setGemm } from "../kernels/gemm.ts";
 import { Rng } from "../random.ts";
-import { maxAbsDiff, zeros } from "../tensor.ts";
+import { clone, maxAbsDiff, zeros } from "../tensor.ts";
 import { Conv2D } from "./conv2d.ts";
 import { ShapeError } from "./module.ts";
 import { fixtureTests } from "./testing.ts";
@@ -18,11 +18,45 @@ Deno.test("Conv2D does its arithmetic through gemm, so a faster kernel can repla
   try {
     const conv = new Conv2D(2, 3, 3, 1, { rng: new Rng(1) });
     const y = conv.forward(zeros([2, 2, 5, 5]));
-    assert.equal(calls, 2, "one gemm per image forward");
+    assert.equal(calls, 1, "one gemm for both images forward");
     conv.backward(zeros(y.shape));
-    assert.equal(calls, 6, "two gemms per image backward");
+    assert.equal(calls, 3, "two gemms for both images backward");
   } finally {
     setGemm(previous);
+  }
+});
+
+Deno.test("Conv2D over a batch equals Conv2D image by image (chunking, stride, padding)", () => {
+  const rng = new Rng(3);
+  const cases: [number, number, number, number, [number, number], number, number][] = [
+    // batch, in, out, size, kernel, stride, padding
+    [3, 2, 3, 7, [3, 3], 2, 0],
+    [4, 3, 2, 5, [3, 2], 1, 1],
+    [2, 1, 4, 6, [5, 5], 2, 2],
+    [1, 3, 5, 9, [3, 3], 1, 1],
+    [3, 2, 3, 4, [1, 1], 1, 0],
+    // 144 × 1024 im2col entries per image: 30 images take two chunks.
+    [30, 16, 4, 32, [3, 3], 1, 1],
+  ];
+  for (const [batch, cin, cout, size, k, stride, padding] of cases) {
+    const label = `batch ${batch}, ${cin}→${cout}, ${size}², k ${k}, s ${stride}, p ${padding}`;
+    const conv = new Conv2D(cin, cout, k, stride, { padding, rng });
+    const x = rng.fillNormal(zeros([batch, cin, size, size]));
+    const y = conv.forward(x);
+    const delta = rng.fillNormal(zeros(y.shape));
+    const dx = conv.backward(delta);
+    const dW = clone(conv.dW), db = clone(conv.db!);
+    const dWSum = zeros(dW.shape), dbSum = zeros(db.shape);
+    for (let n = 0; n < batch; n++) {
+      const yn = conv.forward(x.hi(n + 1).lo(n));
+      const dxn = conv.backward(delta.hi(n + 1).lo(n));
+      assert.ok(maxAbsDiff(yn, y.hi(n + 1).lo(n)) < 1e-12, `${label}: forward image ${n}`);
+      assert.ok(maxAbsDiff(dxn, dx.hi(n + 1).lo(n)) < 1e-12, `${label}: dx image ${n}`);
+      for (let i = 0; i < dW.size; i++) dWSum.data[i] += conv.dW.data[i];
+      for (let i = 0; i < db.size; i++) dbSum.data[i] += conv.db!.data[i];
+    }
+    assert.ok(maxAbsDiff(dWSum, dW) < 1e-10, `${label}: dW`);
+    assert.ok(maxAbsDiff(dbSum, db) < 1e-10, `${label}: db`);
   }
 });
 
@@ -54,7 +88,9 @@ Deno.test("Conv2D takes non-contiguous input views", () => {
       }
     }
   }
-  assert.equal(maxAbsDiff(conv.forward(view), conv.forward(dense)), 0);
+  // forward's output is the layer's own until its next forward (buffers.ts): keep a copy.
+  const fromView = clone(conv.forward(view));
+  assert.equal(maxAbsDiff(fromView, conv.forward(dense)), 0);
 });
 
 Deno.test("Conv2D rejects bad shapes with errors that name the layer and shapes", () => {

@@ -5,6 +5,7 @@
  */
 
 import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkDType, checkImage, checkInteger, saved } from "./check.ts";
 import { Layer, type NamedTensor, type Parameter, ShapeError } from "./module.ts";
 
@@ -34,6 +35,10 @@ export interface BatchNorm2DOptions {
  * (`running_mean`, `running_var` in {@linkcode Layer.buffers}), not parameters. PyTorch's
  * `num_batches_tracked` buffer is not kept: with a fixed momentum it has no effect.
  *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
+ *
  * @example
  * ```ts
  * const bn = new BatchNorm2D(16);
@@ -61,8 +66,15 @@ export class BatchNorm2D extends Layer {
   runningMean: Tensor;
   /** The running (unbiased) variance per channel, initially 1: the buffer `running_var`. */
   runningVar: Tensor;
-  /** What backward needs: the normalised input x̂, 1/σ per channel, and the mode used. */
-  #saved: { xhat: Tensor; invStd: Float64Array; training: boolean } | null = null;
+  /**
+   * What backward needs: the input, the mean and 1/σ per channel, and the mode used. x̂ is
+   * recomputed from them rather than kept, which saves allocating and writing a tensor the
+   * size of the input on every forward.
+   */
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
+  #saved: { x: Tensor; mean: Float64Array; invStd: Float64Array; training: boolean } | null = null;
 
   /** PyTorch's `BatchNorm2d(num_features, eps=, momentum=, affine=)`. */
   constructor(numFeatures: number, options: BatchNorm2DOptions = {}) {
@@ -125,18 +137,16 @@ export class BatchNorm2D extends Layer {
         invStd[c] = 1 / Math.sqrt(RV[c] + this.eps);
       }
     }
-    const xhat = zeros(x.shape, dtypeOf(x)), y = zeros(x.shape, dtypeOf(x));
-    const XH = xhat.data, Y = y.data, G = this.weight?.data, B = this.bias?.data;
-    for (let n = 0; n < batch; n++) {
-      for (let c = 0; c < C; c++) {
-        const mu = mean[c], s = invStd[c], g = G ? G[c] : 1, b = B ? B[c] : 0;
-        for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
-          XH[i] = (X[i] - mu) * s;
-          Y[i] = XH[i] * g + b;
-        }
+    const y = this.#y.get(x.shape, dtypeOf(x));
+    const Y = y.data, G = this.weight?.data, B = this.bias?.data;
+    for (let c = 0; c < C; c++) {
+      // y = (x − μ)·s·γ + β, as one multiply-add per element.
+      const s = invStd[c] * (G ? G[c] : 1), shift = (B ? B[c] : 0) - mean[c] * s;
+      for (let n = 0; n < batch; n++) {
+        for (let i = (n * C + c) * area, end = i + area; i < end; i++) Y[i] = X[i] * s + shift;
       }
     }
-    this.#saved = { xhat, invStd, training: this.training };
+    this.#saved = { x, mean, invStd, training: this.training };
     return y;
   }
 
@@ -146,30 +156,35 @@ export class BatchNorm2D extends Layer {
    * is affine and `dx = γ/σ · dy`. Sets `dWeight = Σ dy · x̂` and `dBias = Σ dy`.
    */
   backward(delta: Tensor): Tensor {
-    const { xhat, invStd, training } = saved(this.#name(), this.#saved);
-    checkDelta(this.#name(), xhat.shape, delta);
-    const D = contiguous(delta).data, XH = xhat.data, G = this.weight?.data;
-    const [batch, C, H, W] = xhat.shape;
+    const { x, mean, invStd, training } = saved(this.#name(), this.#saved);
+    checkDelta(this.#name(), x.shape, delta);
+    const D = contiguous(delta).data, X = x.data, G = this.weight?.data;
+    const [batch, C, H, W] = x.shape;
     const area = H * W, count = batch * area;
-    const dx = zeros(xhat.shape, dtypeOf(xhat));
+    const dx = this.#dx.get(x.shape, dtypeOf(x));
     const DX = dx.data, DG = this.dWeight?.data, DB = this.dBias?.data;
     for (let c = 0; c < C; c++) {
-      let sumD = 0, sumDX = 0;
+      // Σ dy·x̂ = s·(Σ dy·x − μ·Σ dy) would cancel badly; sum dy·(x − μ) directly instead.
+      const mu = mean[c], s = invStd[c];
+      let sumD = 0, sumDXc = 0;
       for (let n = 0; n < batch; n++) {
         for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
           sumD += D[i];
-          sumDX += D[i] * XH[i];
+          sumDXc += D[i] * (X[i] - mu);
         }
       }
+      const sumDX = sumDXc * s;
       if (DG && DB) {
         DG[c] = sumDX;
         DB[c] = sumD;
       }
-      const scale = (G ? G[c] : 1) * invStd[c];
+      // dx = γs·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·x + k, with x̂ = (x − μ)·s.
+      const scale = (G ? G[c] : 1) * s;
       const meanD = training ? sumD / count : 0, meanDX = training ? sumDX / count : 0;
+      const a = scale, b = -scale * meanDX * s, k = -scale * meanD + scale * meanDX * s * mu;
       for (let n = 0; n < batch; n++) {
         for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
-          DX[i] = scale * (D[i] - meanD - XH[i] * meanDX);
+          DX[i] = a * D[i] + b * X[i] + k;
         }
       }
     }

@@ -7,7 +7,8 @@
  */
 
 import { type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
-import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
+import { contiguous, type DType, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkImage, pair, saved } from "./check.ts";
 import { Layer, type Size2 } from "./module.ts";
 
@@ -58,6 +59,10 @@ export abstract class Pool2D extends Layer {
  * the first maximum of each window in row-major order, as in PyTorch; overlapping windows
  * add up.
  *
+ * Its outputs are its own, reused from call to call: the tensor `forward` returns is valid
+ * until its next `forward`, the one `backward` returns until its next `backward`; `clone`
+ * one to keep it longer (see `buffers.ts`).
+ *
  * @example
  * ```ts
  * const pool = new MaxPool2D(2); // stride defaults to the kernel size
@@ -68,6 +73,9 @@ export abstract class Pool2D extends Layer {
 export class MaxPool2D extends Pool2D {
   /** For each output element, the flat index into the input of the maximum it took. */
   #argmax: Int32Array = new Int32Array(0);
+  /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
+  #y = new OutputBuffer();
+  #dx = new OutputBuffer();
 
   /** PyTorch's `MaxPool2d(kernel_size, stride=kernel_size, padding=0)`. */
   constructor(kernelSize: Size2, stride?: Size2, padding: Size2 = 0) {
@@ -81,9 +89,15 @@ export class MaxPool2D extends Pool2D {
     this.x = x;
     const [batch, channels, H, W] = x.shape;
     const { outH, outW, kernelH, kernelW, strideH, strideW, padH, padW } = g;
-    const y = zeros([batch, channels, outH, outW], dtypeOf(x));
+    const y = this.#y.get([batch, channels, outH, outW], dtypeOf(x));
     const X = x.data, Y = y.data;
-    const argmax = this.#argmax = new Int32Array(y.size);
+    const argmax = this.#argmax = this.#argmax.length === y.size
+      ? this.#argmax
+      : new Int32Array(y.size);
+    if (kernelH === 2 && kernelW === 2 && strideH === 2 && strideW === 2 && padH + padW === 0) {
+      maxPool2x2(X, Y, argmax, batch * channels, H, W, outH, outW);
+      return y;
+    }
     for (let plane = 0, o = 0; plane < batch * channels; plane++) {
       const base = plane * H * W;
       for (let oh = 0; oh < outH; oh++) {
@@ -116,7 +130,7 @@ export class MaxPool2D extends Pool2D {
     const g = this.geometry(x);
     checkDelta(this.name(), [x.shape[0], x.shape[1], g.outH, g.outW], delta);
     const D = contiguous(delta).data, argmax = this.#argmax;
-    const dx = zeros(x.shape, dtypeOf(x));
+    const dx = this.#dx.get(x.shape, dtypeOf(x), true);
     const DX = dx.data;
     for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
     return dx;
@@ -282,6 +296,37 @@ export class GlobalAvgPool2D extends Layer {
       DX.fill(D[plane] / area, plane * area, (plane + 1) * area);
     }
     return dx;
+  }
+}
+
+/**
+ * MaxPool2D's forward for the 2×2 window at stride 2 without padding (the default network's
+ * pools): the same rule as the general loop (the first maximum in row-major order, and a
+ * NaN always wins, the last one if several) without its per-window bounds.
+ */
+function maxPool2x2(
+  X: FloatArray,
+  Y: FloatArray,
+  argmax: Int32Array,
+  planes: number,
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+): void {
+  for (let plane = 0, o = 0; plane < planes; plane++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = plane * H * W + 2 * oh * W;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const a = row + 2 * ow, b = a + 1, c = a + W, d = c + 1;
+        let at = a, best = X[a];
+        if (X[b] > best || X[b] !== X[b]) best = X[at = b];
+        if (X[c] > best || X[c] !== X[c]) best = X[at = c];
+        if (X[d] > best || X[d] !== X[d]) best = X[at = d];
+        Y[o] = best;
+        argmax[o] = at;
+      }
+    }
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Rng } from "../random.ts";
 import { tensor, zeros } from "../tensor.ts";
 import { ShapeError } from "./module.ts";
 import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "./pool.ts";
@@ -51,4 +52,35 @@ Deno.test("pools reject bad shapes with errors that name the layer and shapes", 
   const pool = new MaxPool2D(2);
   pool.forward(zeros([1, 1, 4, 4]));
   assert.throws(() => pool.backward(zeros([1, 1, 4, 4])), /expected delta of shape \(1, 1, 2, 2\)/);
+});
+
+Deno.test("MaxPool2D's 2×2 stride-2 path keeps the general rule: ties, NaNs, odd sizes", () => {
+  const rng = new Rng(11);
+  const [N, C, H, W] = [2, 3, 7, 9]; // odd: the last row and column are dropped
+  // Few distinct values so windows tie; a few NaNs.
+  const x = tensor(
+    Float64Array.from({ length: N * C * H * W }, () => rng.random() < 0.05 ? NaN : rng.int(3)),
+    [N, C, H, W],
+  );
+  const pool = new MaxPool2D(2);
+  const y = pool.forward(x);
+  const delta = tensor(Float64Array.from({ length: y.size }, (_, i) => i + 1), y.shape);
+  const dx = pool.backward(delta);
+  assert.deepEqual(y.shape, [N, C, 3, 4]);
+  const expected = new Float64Array(x.size);
+  for (let p = 0, o = 0; p < N * C; p++) {
+    for (let oh = 0; oh < 3; oh++) {
+      for (let ow = 0; ow < 4; ow++, o++) {
+        // PyTorch's loop: `v > best || isnan(v)` over the window in row-major order.
+        let best = -Infinity, at = -1;
+        for (const [h, w] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+          const i = p * H * W + (2 * oh + h) * W + 2 * ow + w;
+          if (x.data[i] > best || Number.isNaN(x.data[i])) [best, at] = [x.data[i], i];
+        }
+        assert.ok(Object.is(y.data[o], best), `output ${o}`);
+        expected[at] += o + 1;
+      }
+    }
+  }
+  assert.deepEqual([...dx.data], [...expected]);
 });

@@ -9,7 +9,7 @@ import { Cifar10Loader } from "../data/loader.ts";
 import type { ImageSet } from "../data/cifar10.ts";
 import { crossEntropy } from "../nn/loss.ts";
 import type { Module } from "../nn/module.ts";
-import { contiguous, type Tensor, tensor } from "../tensor.ts";
+import { clone, contiguous, type Tensor, tensor } from "../tensor.ts";
 
 /** The result of {@linkcode evaluate}. */
 export interface Evaluation {
@@ -57,6 +57,8 @@ export function evaluate(
     for (const { x, y } of loader.batches(0)) {
       let logits = contiguous(model.forward(x));
       if (flip) {
+        // A layer's output is only valid until its next forward (src/nn/buffers.ts).
+        logits = clone(logits);
         const mirrored = contiguous(model.forward(flipHorizontal(x)));
         const L = new Float32Array(logits.size);
         for (let i = 0; i < L.length; i++) L[i] = (logits.data[i] + mirrored.data[i]) / 2;

@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { Rng } from "../random.ts";
+import { clone, maxAbsDiff, zeros } from "../tensor.ts";
+import { Conv2D } from "./conv2d.ts";
+import { MaxPool2D } from "./pool.ts";
+import { Sequential } from "./sequential.ts";
+
+Deno.test("layers reuse their output buffers: valid until the layer's next call, then overwritten", () => {
+  const rng = new Rng(4);
+  const conv = new Conv2D(2, 3, 3, 1, { padding: 1, rng });
+  const x1 = rng.fillNormal(zeros([2, 2, 5, 5])), x2 = rng.fillNormal(zeros([2, 2, 5, 5]));
+  const y1 = conv.forward(x1);
+  const kept = clone(y1);
+  const y2 = conv.forward(x2);
+  assert.equal(y2, y1, "the same shape reuses the same tensor");
+  assert.ok(maxAbsDiff(y2, kept) > 0, "so the first output is overwritten");
+  assert.notEqual(conv.forward(zeros([1, 2, 5, 5])), y1, "a new shape gets a new tensor");
+  // Reused backward buffers start from zero again: the same delta gives the same gradient.
+  const net = new Sequential(new Conv2D(2, 3, 3, 1, { padding: 1, rng }), new MaxPool2D(2));
+  const delta = rng.fillNormal(zeros([2, 3, 2, 2]));
+  net.forward(x1);
+  const first = clone(net.backward(delta));
+  net.forward(x1);
+  assert.equal(maxAbsDiff(net.backward(delta), first), 0);
+});
