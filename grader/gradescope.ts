@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseCommandLine } from "../src/cli.ts";
 import { type Zippable, zipSync } from "fflate";
 import { runMain, UserError } from "../src/errors.ts";
 
@@ -62,21 +63,8 @@ export async function buildAutograder(): Promise<Uint8Array> {
 export async function main(args: string[]): Promise<number> {
   const program = new Command("deno task gradescope")
     .description("Build the Gradescope autograder zip (setup.sh, run_autograder and the grader).")
-    .option("--out <file>", "where to write the zip", "out/autograder.zip")
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) return 0; // --help
-      throw new UserError(`${error.message.replace(/^error: /, "")} (see --help).`);
-    }
-    throw error;
-  }
-  const { out } = program.opts<{ out: string }>();
+    .option("--out <file>", "where to write the zip", "out/autograder.zip");
+  const { out } = parseCommandLine<{ out: string }>(program, args);
   const zip = await buildAutograder();
   try {
     const slash = out.lastIndexOf("/");

@@ -15,7 +15,8 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseCommandLine } from "../src/cli.ts";
 import { runMain, UserError } from "../src/errors.ts";
 import { formatBatch, gradeBatch, writeBatch } from "./batch.ts";
 import { referenceConv1D } from "./conv1d.ts";
@@ -76,22 +77,8 @@ function parseArgs(args: string[]) {
     )
     .option("--data <dir>", "where CIFAR-10 is (default: $CIFAR10_DIR, then data/)")
     .option("--confusion <file.svg>", "with Q4, also draw the confusion matrix as SVG")
-    .option("--time-limit <seconds>", "with Q4, the time limit for the whole test set")
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(false)
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) Deno.exit(0); // --help
-      throw new UserError(`${error.message.replace(/^error: /, "")} (see --help).`);
-    }
-    throw error;
-  }
-  const options = program.opts<Options>();
+    .option("--time-limit <seconds>", "with Q4, the time limit for the whole test set");
+  const options = parseCommandLine<Options>(program, args);
   if (options.submission !== undefined && options.submissions !== undefined) {
     throw new UserError("give either --submission or --submissions, not both (see --help).");
   }

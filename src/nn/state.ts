@@ -8,41 +8,7 @@
 
 import { UserError } from "../errors.ts";
 import { contiguous, formatShape, isContiguous, sameShape, type Tensor } from "../tensor.ts";
-import type { Module, Parameter } from "./module.ts";
-
-/** A tensor with its `state_dict` key, e.g. `0.weight` or `3.running_mean`. */
-export interface StateTensor {
-  /** The `state_dict` key. */
-  name: string;
-  /** The model's own tensor. */
-  value: Tensor;
-}
-
-/**
- * The model's parameters with their gradients, named as PyTorch's `named_parameters()`.
- *
- * @example
- * ```ts
- * namedParameters(new Conv1D(2, 3, 3)).map((p) => p.name); // ["weight", "bias"]
- * ```
- */
-export function namedParameters(model: Module): Parameter[] {
-  return model.parameters();
-}
-
-/**
- * The model's buffers, named as PyTorch's `named_buffers()`; none for a module that has no
- * `buffers()` method.
- *
- * @example
- * ```ts
- * namedBuffers(net).map((b) => b.name); // e.g. ["1.running_mean", "1.running_var"]
- * ```
- */
-export function namedBuffers(model: Module): StateTensor[] {
-  const withBuffers = model as Module & { buffers?: () => StateTensor[] };
-  return typeof withBuffers.buffers === "function" ? withBuffers.buffers() : [];
-}
+import type { Module } from "./module.ts";
 
 /**
  * The number of trainable scalars: `sum(p.numel() for p in model.parameters())`.
@@ -53,7 +19,7 @@ export function namedBuffers(model: Module): StateTensor[] {
  * ```
  */
 export function countParameters(model: Module): number {
-  return namedParameters(model).reduce((n, p) => n + p.value.size, 0);
+  return model.parameters().reduce((n, p) => n + p.value.size, 0);
 }
 
 /**
@@ -68,7 +34,7 @@ export function countParameters(model: Module): number {
  */
 export function stateDict(model: Module): Map<string, Tensor> {
   const state = new Map<string, Tensor>();
-  for (const t of [...namedParameters(model), ...namedBuffers(model)]) state.set(t.name, t.value);
+  for (const t of [...model.parameters(), ...model.buffers()]) state.set(t.name, t.value);
   return state;
 }
 

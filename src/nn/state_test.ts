@@ -4,14 +4,7 @@ import { Rng } from "../random.ts";
 import { clone, type Tensor, tensor, zeros } from "../tensor.ts";
 import { Conv1D } from "./conv1d.ts";
 import type { Module, Parameter } from "./module.ts";
-import {
-  checkStateDict,
-  countParameters,
-  loadStateDict,
-  namedBuffers,
-  namedParameters,
-  stateDict,
-} from "./state.ts";
+import { checkStateDict, countParameters, loadStateDict, stateDict } from "./state.ts";
 
 /** A test module with a child-like prefix and a buffer, as BatchNorm-bearing nets have. */
 class Buffered {
@@ -42,14 +35,14 @@ class Buffered {
   }
 }
 
-Deno.test("namedParameters, namedBuffers and countParameters list the model's state", () => {
+Deno.test("parameters, buffers and countParameters list the model's state", () => {
   const conv = new Conv1D(8, 12, 3);
-  assert.deepEqual(namedParameters(conv).map((p) => p.name), ["weight", "bias"]);
+  assert.deepEqual(conv.parameters().map((p) => p.name), ["weight", "bias"]);
   assert.equal(countParameters(conv), 12 * 8 * 3 + 12);
   assert.equal(countParameters(new Conv1D(8, 12, 3, 1, { bias: false })), 12 * 8 * 3);
-  assert.deepEqual(namedBuffers(conv), []);
+  assert.deepEqual(conv.buffers(), []);
   const net = new Buffered();
-  assert.deepEqual(namedBuffers(net).map((b) => b.name), ["1.running_mean"]);
+  assert.deepEqual(net.buffers().map((b) => b.name), ["1.running_mean"]);
   assert.deepEqual([...stateDict(net).keys()], ["0.weight", "0.bias", "1.running_mean"]);
   assert.equal(stateDict(net).get("0.weight"), net.conv.W, "the model's own tensors");
 });

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
+import { parseCommandLine } from "../cli.ts";
 import { runMain, UserError } from "../errors.ts";
 import { countParameters, loadStateDict } from "../nn/state.ts";
 import { Rng } from "../random.ts";
@@ -23,24 +24,10 @@ function parseArgs(args: string[]) {
     .requiredOption("--checkpoint <file>", "the checkpoint to export")
     .option("--out <file>", "where to write the model", "model.onnx")
     .option("--batch <n>", "fix the batch size (default: dynamic)")
-    .option("--no-tta-flip", "leave out the test-time flip averaging even if the run used it")
-    .helpOption("-h, --help", "show this help")
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} })
-    .showSuggestionAfterError(false)
-    .allowExcessArguments(false);
-  try {
-    program.parse(args, { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.exitCode === 0) Deno.exit(0); // --help
-      throw new UserError(`${error.message.replace(/^error: /, "")} (see --help).`);
-    }
-    throw error;
-  }
-  const options = program.opts<
+    .option("--no-tta-flip", "leave out the test-time flip averaging even if the run used it");
+  const options = parseCommandLine<
     { checkpoint: string; out: string; batch?: string; ttaFlip: boolean }
-  >();
+  >(program, args);
   const batch = options.batch === undefined ? null : Number(options.batch);
   if (batch !== null && !(Number.isInteger(batch) && batch > 0)) {
     throw new UserError(`--batch must be a positive whole number, not "${options.batch}".`);
