@@ -17,10 +17,14 @@ import {
   IDLE,
   JOB,
   MAX_WORKERS,
+  PACK,
+  PACKED,
   PARAMS,
+  PART,
   SLOT,
   STATE,
 } from "./gemm_protocol.ts";
+import { cut, packA, packB, packShare } from "./gemm_pack.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
 
@@ -174,47 +178,61 @@ export class FastGemm {
     }
     const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
     const kp = Math.ceil(k / UNROLL) * UNROLL; // the depth of the packed panels
-    const pa = CONTROL_BYTES;
-    const pb = align(pa + mp * MR * kp * 4);
-    const pc = align(pb + np * NR * kp * 4);
-    this.#reserve(pc + mp * MR * ldc * 4);
-    const f = this.#f32;
-    this.#packA(transA, m, k, kp, a, pa >> 2);
-    this.#packB(transB, n, k, kp, b, pb >> 2);
-    const c0 = pc >> 2;
-    if (beta === 1) {
-      for (let i = 0; i < m; i++) {
-        f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
-      }
-    }
-
     const helpers = m * n * k >= PARALLEL_MIN_WORK
       ? this.#claim(Math.min(threads, Math.max(mp, np)) - 1)
       : [];
+    const pa = CONTROL_BYTES;
+    const pb = align(pa + mp * MR * kp * 4);
+    const pc = align(pb + np * NR * kp * 4);
+    // Several threads pack from plain copies of A and B in the shared memory (the caller's
+    // arrays are out of the Workers' reach); one thread packs straight from the caller's.
+    const rawA = align(pc + mp * MR * ldc * 4);
+    const rawB = align(rawA + (helpers.length > 0 ? m * k * 4 : 0));
+    this.#reserve(rawB + (helpers.length > 0 ? k * n * 4 : 0));
+    const f = this.#f32;
+    const c0 = pc >> 2;
+    if (beta === 1) {
+      if (ldc === n) f.set(c.subarray(0, m * n), c0);
+      else for (let i = 0; i < m; i++) f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
+    }
+
     if (helpers.length === 0) {
+      packA(f, pa >> 2, { data: a, offset: 0 }, transA, m, k, kp, 0, mp);
+      packB(f, pb >> 2, { data: b, offset: 0 }, transB, n, k, kp, 0, np);
       this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
     } else {
+      f.set(a.subarray(0, m * k), rawA >> 2);
+      f.set(b.subarray(0, k * n), rawB >> 2);
       // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
       const parts = helpers.length + 1;
       const byRows = mp >= np;
       const total = byRows ? mp : np;
-      const cut = (w: number) => Math.round((total * w) / parts);
       const ctrl = this.#ctrl;
       Atomics.store(ctrl, DONE, 0);
+      Atomics.store(ctrl, PACKED, 0);
+      ctrl.set(
+        [+transA, +transB, m, n, k, kp, rawA >> 2, rawB >> 2, pa >> 2, pb >> 2, parts],
+        PACK,
+      );
       for (const [i, slot] of helpers.entries()) {
-        const at = PARAMS + slot * SLOT, lo = cut(i + 1), hi = cut(i + 2);
+        const at = PARAMS + slot * SLOT, lo = cut(total, parts, i + 1);
+        const hi = cut(total, parts, i + 2);
         ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at + ARGS);
         ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + ARGS + 4);
+        ctrl[at + PART] = i + 1;
         Atomics.store(ctrl, at + JOB, 1);
         Atomics.notify(ctrl, at + JOB);
       }
-      if (byRows) this.#tiles(0, cut(1), 0, np, kp, pa, pb, pc, ldc * 4, beta);
-      else this.#tiles(0, mp, 0, cut(1), kp, pa, pb, pc, ldc * 4, beta);
+      packShare(f, ctrl, 0);
+      const mine = cut(total, parts, 1);
+      if (byRows) this.#tiles(0, mine, 0, np, kp, pa, pb, pc, ldc * 4, beta);
+      else this.#tiles(0, mp, 0, mine, kp, pa, pb, pc, ldc * 4, beta);
       for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
         Atomics.wait(ctrl, DONE, done);
       }
     }
-    for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
+    if (ldc === n) c.set(f.subarray(c0, c0 + m * n));
+    else for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
   }
 
   /** Grows the memory to at least `bytes` and refreshes the views on it. */
@@ -224,77 +242,6 @@ export class FastGemm {
     this.#memory.grow(Math.ceil((bytes - have) / PAGE));
     this.#f32 = new Float32Array(this.#memory.buffer);
     this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
-  }
-
-  /**
-   * `op(A)` (`m × k`) into panels of `MR` rows, `p`-major inside a panel, zero-padded to
-   * whole panels and to depth `kp`.
-   */
-  #packA(trans: boolean, m: number, k: number, kp: number, a: Float32Array, at: number): void {
-    const f = this.#f32;
-    const panels = Math.ceil(m / MR);
-    zeroPadding(f, at, panels, MR, m, k, kp);
-    if (trans) {
-      // A is stored k × m: row p of storage is column p of op(A).
-      for (let p = 0; p < k; p++) {
-        const src = p * m;
-        for (let i0 = 0; i0 < m; i0 += MR) {
-          const dst = at + i0 * kp + p * MR, rows = Math.min(MR, m - i0);
-          for (let r = 0; r < rows; r++) f[dst + r] = a[src + i0 + r];
-        }
-      }
-    } else {
-      for (let i = 0; i < m; i++) {
-        const src = i * k, r = i % MR;
-        const dst = at + (i - r) * kp + r;
-        for (let p = 0; p < k; p++) f[dst + p * MR] = a[src + p];
-      }
-    }
-  }
-
-  /**
-   * `op(B)` (`k × n`) into panels of `NR` columns, `p`-major inside a panel, zero-padded to
-   * whole panels and to depth `kp`.
-   */
-  #packB(trans: boolean, n: number, k: number, kp: number, b: Float32Array, at: number): void {
-    const f = this.#f32;
-    zeroPadding(f, at, Math.ceil(n / NR), NR, n, k, kp);
-    if (trans) {
-      // B is stored n × k: row j of storage is column j of op(B).
-      for (let j = 0; j < n; j++) {
-        const src = j * k, col = j % NR;
-        const dst = at + (j - col) * kp + col;
-        for (let p = 0; p < k; p++) f[dst + p * NR] = b[src + p];
-      }
-    } else {
-      for (let p = 0; p < k; p++) {
-        const src = p * n;
-        for (let j0 = 0; j0 < n; j0 += NR) {
-          const dst = at + j0 * kp + p * NR, cols = Math.min(NR, n - j0);
-          for (let col = 0; col < cols; col++) f[dst + col] = b[src + j0 + col];
-        }
-      }
-    }
-  }
-}
-
-/**
- * Zeroes the parts of `panels` packed panels of `width` lanes at `at` that packing leaves
- * unwritten: the lanes past `count` in the last panel, and the depth rows `k..kp` of each.
- */
-function zeroPadding(
-  f: Float32Array,
-  at: number,
-  panels: number,
-  width: number,
-  count: number,
-  k: number,
-  kp: number,
-): void {
-  const size = width * kp;
-  if (count % width !== 0) f.fill(0, at + (panels - 1) * size, at + panels * size);
-  if (kp !== k) {
-    for (let q = 0; q < panels; q++) f.fill(0, at + q * size + k * width, at + (q + 1) * size);
   }
 }
 

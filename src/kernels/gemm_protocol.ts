@@ -2,9 +2,14 @@
  * The layout of the control block at the start of the fast GEMM's shared memory, through
  * which the calling thread hands work to the helper Workers (`gemm_worker.ts`).
  *
+ * A product runs in two phases. First every thread packs its share of the panels of `op(A)`
+ * and `op(B)` from plain copies of `A` and `B` that the caller put in the shared memory (the
+ * product's shape and where everything lies are in the {@linkcode PACK} fields), and counts
+ * itself in {@linkcode PACKED}; once all have, each runs its share of the tiles.
+ *
  * Each Worker has a slot of {@linkcode SLOT} int32s at `PARAMS + slot * SLOT`: its state
- * ({@linkcode STATE}), a job flag ({@linkcode JOB}) and the ten `gemm_tiles` arguments from
- * {@linkcode ARGS}. A Worker that waits {@linkcode IDLE_MS} without a job leaves (so that a
+ * ({@linkcode STATE}), a job flag ({@linkcode JOB}), the ten `gemm_tiles` arguments from
+ * {@linkcode ARGS} and its part of the product ({@linkcode PART}). A Worker that waits {@linkcode IDLE_MS} without a job leaves (so that a
  * program that never closes the GEMM still exits); the caller claims a Worker before giving
  * it a job, and the two compare-and-swap the state so that a job never goes to a Worker
  * that has left.
@@ -14,6 +19,14 @@
 
 /** Int32 index of the count of Workers done with the current job. */
 export const DONE = 0;
+/** Int32 index of the count of threads done packing their panels for the current job. */
+export const PACKED = 1;
+/**
+ * Int32 index of the current job's packing fields, in this order: `transA`, `transB`, `m`,
+ * `n`, `k`, `kp`, the float32 indices of the plain copies of `A` and `B` and of the packed
+ * `A` and `B`, and the number of parts the job is split in.
+ */
+export const PACK = 2;
 /** Int32 index of the first Worker's slot. */
 export const PARAMS = 16;
 /** Int32s per Worker slot. */
@@ -24,6 +37,8 @@ export const STATE = 0;
 export const JOB = 1;
 /** Offset in a slot of the ten `gemm_tiles` arguments. */
 export const ARGS = 2;
+/** Offset in a slot of the Worker's part of the job (the caller's is part 0). */
+export const PART = 12;
 /** State: no Worker runs in this slot (not started, left when idle, or stopped). */
 export const GONE = 0;
 /** State: the Worker waits for a job. */

@@ -1,13 +1,25 @@
 /**
  * A helper thread of the fast GEMM (`gemm_fast.ts`): instantiates the GEMM module on the
- * shared memory it is sent, marks its slot idle, then loops — wait for the job flag, run
- * the slot's share of the tiles, count itself done — until it has waited `IDLE_MS` without
+ * shared memory it is sent, marks its slot idle, then loops — wait for the job flag, pack
+ * its part of the panels, run the slot's share of the tiles, count itself done — until it has waited `IDLE_MS` without
  * a job and can mark its slot gone before the caller claims it (see `gemm_protocol.ts`).
  *
  * @module
  */
 
-import { ARGS, DONE, GONE, IDLE, IDLE_MS, JOB, PARAMS, SLOT, STATE } from "./gemm_protocol.ts";
+import { packShare } from "./gemm_pack.ts";
+import {
+  ARGS,
+  DONE,
+  GONE,
+  IDLE,
+  IDLE_MS,
+  JOB,
+  PARAMS,
+  PART,
+  SLOT,
+  STATE,
+} from "./gemm_protocol.ts";
 
 interface Start {
   module: WebAssembly.Module;
@@ -38,6 +50,8 @@ scope.onmessage = (event: MessageEvent<Start>) => {
       continue;
     }
     if (Atomics.load(ctrl, at + JOB) !== 1) continue;
+    // The memory may have grown since the last job: view it afresh.
+    packShare(new Float32Array(memory.buffer), ctrl, ctrl[at + PART]);
     const a = at + ARGS;
     if (ctrl[a] < ctrl[a + 1] && ctrl[a + 2] < ctrl[a + 3]) tiles(...ctrl.subarray(a, a + 10));
     Atomics.store(ctrl, at + JOB, 0);
