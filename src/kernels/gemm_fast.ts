@@ -56,8 +56,8 @@ export class FastGemm {
   readonly #tiles: (...args: number[]) => void;
   /** Each slot's Worker, or null where none runs (never started, left when idle, closed). */
   readonly #workers: (Worker | null)[];
-  /** The slots whose Worker has been started and is not yet waiting for jobs. */
-  readonly #starting = new Set<number>();
+  /** The slots whose Worker has been started and is not yet waiting for jobs, and when it will be. */
+  readonly #starting = new Map<number, Promise<void>>();
   #closed = false;
   #f32: Float32Array;
   #ctrl: Int32Array;
@@ -98,8 +98,7 @@ export class FastGemm {
   #spawn(slot: number): Promise<void> {
     const worker = new Worker(new URL("./gemm_worker.ts", import.meta.url), { type: "module" });
     this.#workers[slot] = worker;
-    this.#starting.add(slot);
-    return new Promise<void>((resolve, reject) => {
+    const started = new Promise<void>((resolve, reject) => {
       worker.onmessage = () => {
         worker.onmessage = null;
         this.#starting.delete(slot);
@@ -112,6 +111,49 @@ export class FastGemm {
       };
       worker.postMessage({ module: wasmModule(), memory: this.#memory, slot });
     });
+    this.#starting.set(slot, started);
+    return started;
+  }
+
+  /**
+   * Resolves once every Worker waits for jobs, restarting those that left when idle. A
+   * Worker restarted during a long synchronous stretch (no `await` in between) only comes
+   * up when the event loop runs, so a caller about to run many products back to back (a
+   * benchmark, a training step) awaits this first to have all its threads.
+   *
+   * @example
+   * ```ts
+   * await fast.ready(); // both threads from the next product on
+   * ```
+   */
+  async ready(): Promise<void> {
+    if (this.#closed) return;
+    for (let slot = 0; slot < this.#workers.length; slot++) {
+      const state = Atomics.load(this.#ctrl, PARAMS + slot * SLOT + STATE);
+      if (state === GONE && !this.#starting.has(slot)) {
+        this.#workers[slot]?.terminate();
+        this.#spawn(slot).catch(() => {});
+      }
+    }
+    await Promise.all([...this.#starting.values()]);
+  }
+
+  /**
+   * How many Workers wait for jobs right now (the others run one, are starting, or have
+   * left when idle).
+   *
+   * @example
+   * ```ts
+   * await fast.ready();
+   * fast.waitingWorkers; // fast.threads - 1
+   * ```
+   */
+  get waitingWorkers(): number {
+    let waiting = 0;
+    for (let slot = 0; slot < this.#workers.length; slot++) {
+      if (Atomics.load(this.#ctrl, PARAMS + slot * SLOT + STATE) === IDLE) waiting++;
+    }
+    return waiting;
   }
 
   /** Stops the Workers; afterwards `gemm` runs on the calling thread only. */

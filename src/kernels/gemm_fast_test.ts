@@ -82,7 +82,7 @@ Deno.test("useFastKernels installs the fast GEMM for float32 and keeps float64 e
   }
 });
 
-Deno.test("an idle Worker leaves, and the next large product starts it again", async () => {
+Deno.test("an idle Worker leaves; the next large product or ready() starts it again", async () => {
   const fast = await FastGemm.start({ threads: 2 });
   try {
     const m = 200, n = 200, k = 200;
@@ -96,9 +96,15 @@ Deno.test("an idle Worker leaves, and the next large product starts it again", a
       want.forEach((v, i) => assert.ok(Math.abs(v - got[i]) < 1e-3, `element ${i}`));
     };
     check();
+    assert.equal(fast.waitingWorkers, 1);
     await new Promise((resolve) => setTimeout(resolve, IDLE_MS + 300)); // the Worker leaves
+    assert.equal(fast.waitingWorkers, 0);
     check(); // on the calling thread alone, while the Worker restarts
     await new Promise((resolve) => setTimeout(resolve, 300));
+    check();
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS + 300)); // it leaves again
+    await fast.ready();
+    assert.equal(fast.waitingWorkers, 1);
     check();
   } finally {
     fast.close();
