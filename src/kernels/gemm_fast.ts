@@ -22,6 +22,7 @@ import {
   PARAMS,
   PART,
   SLOT,
+  spinWait,
   STATE,
 } from "./gemm_protocol.ts";
 import { cut, packA, packB, packShare } from "./gemm_pack.ts";
@@ -270,7 +271,7 @@ export class FastGemm {
       if (byRows) this.#tiles(0, mine, 0, np, kp, pa, pb, pc, ldc * 4, beta);
       else this.#tiles(0, mp, 0, mine, kp, pa, pb, pc, ldc * 4, beta);
       for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
-        Atomics.wait(ctrl, DONE, done);
+        spinWait(ctrl, DONE, done);
       }
     }
     if (ldc === n) c.set(f.subarray(c0, c0 + m * n));

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { PACK, PACKED } from "./gemm_protocol.ts";
+import { PACK, PACKED, spinWait } from "./gemm_protocol.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
 
 /** Where a matrix to pack lives: an array and the index of its first element. */
@@ -160,6 +160,6 @@ export function packShare(f: Float32Array, ctrl: Int32Array, part: number): void
   packB(f, pb, b, transB === 1, n, k, kp, cut(np, parts, part), cut(np, parts, part + 1));
   if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
   for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
-    Atomics.wait(ctrl, PACKED, done);
+    spinWait(ctrl, PACKED, done);
   }
 }

@@ -18,6 +18,7 @@ import {
   PARAMS,
   PART,
   SLOT,
+  spinWait,
   STATE,
 } from "./gemm_protocol.ts";
 
@@ -44,7 +45,7 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   Atomics.store(ctrl, at + STATE, IDLE);
   scope.postMessage("ready");
   for (;;) {
-    if (Atomics.wait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") {
+    if (spinWait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") {
       // Leave, unless the caller claimed this slot in the meantime (its job flag follows).
       if (Atomics.compareExchange(ctrl, at + STATE, IDLE, GONE) === IDLE) break;
       continue;
