@@ -7,7 +7,7 @@
  * @module
  */
 
-import { packShare } from "./gemm_pack.ts";
+import { packShare, type WasmPackB } from "./gemm_pack.ts";
 import {
   ARGS,
   DONE,
@@ -40,6 +40,7 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   const { module, memory, slot } = event.data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
+  const packB = instance.exports.pack_b as WasmPackB;
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
   const at = PARAMS + slot * SLOT;
   Atomics.store(ctrl, at + STATE, IDLE);
@@ -52,7 +53,7 @@ scope.onmessage = (event: MessageEvent<Start>) => {
     }
     if (Atomics.load(ctrl, at + JOB) !== 1) continue;
     // The memory may have grown since the last job: view it afresh.
-    packShare(new Float32Array(memory.buffer), ctrl, ctrl[at + PART]);
+    packShare(new Float32Array(memory.buffer), ctrl, ctrl[at + PART], packB);
     const a = at + ARGS;
     if (ctrl[a] < ctrl[a + 1] && ctrl[a + 2] < ctrl[a + 3]) tiles(...ctrl.subarray(a, a + 10));
     Atomics.store(ctrl, at + JOB, 0);
