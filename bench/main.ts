@@ -12,26 +12,47 @@
 
 import { Command } from "commander";
 import { loadavg } from "node:os";
+import { cpuUsage } from "node:process";
 import { runMain, UserError } from "../src/errors.ts";
 import { FastGemm, hasRelaxedSimd } from "../src/kernels/gemm_fast.ts";
-import { type BenchCase, CASES, SETUP } from "./cases.ts";
+import { type BenchCase, CASES, type Run, SETUP } from "./cases.ts";
 
-/** Median seconds of `run()` after a warm-up run, repeated for about `budget` seconds. */
-export function timeIt(run: () => void, budget: number): number {
+/** A case's time on one side: median seconds per run, and the cores it kept busy. */
+export interface Timing {
+  seconds: number;
+  /** CPU seconds the process used per wall-clock second over the timed runs. */
+  cores: number;
+}
+
+/**
+ * Median seconds of `run()` after a warm-up run, repeated for about `budget` seconds (the
+ * warm-up is the only run when it alone takes longer), and the process's CPU time over
+ * those runs per wall second: on a loaded machine a 2-thread case that gets 1.0 core did
+ * not get its second core, whatever its code does.
+ */
+export async function timeIt(run: Run, budget: number): Promise<Timing> {
   let t = performance.now();
-  run();
+  let cpu = cpuUsage();
+  await run();
   const first = (performance.now() - t) / 1000;
-  if (first > budget) return first;
+  if (first > budget) return { seconds: first, cores: cpuSeconds(cpu) / first };
   const times: number[] = [];
   const start = performance.now();
+  cpu = cpuUsage();
   while (times.length < 3 || (performance.now() - start < budget * 1000 && times.length < 50)) {
     t = performance.now();
-    run();
+    await run();
     times.push((performance.now() - t) / 1000);
   }
+  const cores = cpuSeconds(cpu) / ((performance.now() - start) / 1000);
   times.sort((a, b) => a - b);
-  return times[times.length >> 1];
+  return { seconds: times[times.length >> 1], cores };
 }
+
+const cpuSeconds = (since: ReturnType<typeof cpuUsage>) => {
+  const { user, system } = cpuUsage(since);
+  return (user + system) / 1e6;
+};
 
 /** The CPU's model name from `lscpu` (Deno will not read /proc/cpuinfo without --allow-all). */
 function cpuModel(): string {
@@ -91,12 +112,13 @@ class TorchSide {
     return new TorchSide(child, lines, JSON.parse(first.value));
   }
 
-  /** PyTorch's median seconds for one case, at the case's thread count. */
-  async time(c: BenchCase): Promise<number | undefined> {
+  /** PyTorch's timing of one case at the case's thread count (undefined for an unknown kind). */
+  async time(c: BenchCase): Promise<Timing | undefined> {
     await this.#writer.write(new TextEncoder().encode(JSON.stringify(c) + "\n"));
     const line = await this.#lines.next();
     if (line.done) throw new Error("PyTorch's side of the benchmark stopped");
-    return JSON.parse(line.value).seconds ?? undefined;
+    const { seconds, cores } = JSON.parse(line.value);
+    return seconds === null ? undefined : { seconds, cores };
   }
 
   async close(): Promise<void> {
@@ -123,7 +145,9 @@ function show(c: BenchCase, seconds: number | undefined): string {
   return (c.unit === "GFLOP/s" ? rate / 1e9 : rate).toPrecision(4);
 }
 
-async function bench(options: { only?: string; torch: boolean; python: string }) {
+async function bench(
+  options: { only?: string; torch: boolean; python: string; progress?: boolean },
+) {
   const cases = CASES.filter((c) => !options.only || c.name.includes(options.only));
   if (cases.length === 0) throw new UserError(`no benchmark case name contains "${options.only}"`);
   const load = loadavg().map((l) => l.toFixed(2)).join(" ");
@@ -143,13 +167,25 @@ async function bench(options: { only?: string; torch: boolean; python: string })
   }
   const maxThreads = Math.max(...cases.map((c) => c.threads));
   const fast = await FastGemm.start({ threads: maxThreads });
-  const rows = [["case", "threads", "unit", "project", "PyTorch", "time ratio"]];
+  const rows = [["case", "threads", "unit", "project", "cores", "PyTorch", "cores", "time ratio"]];
   try {
     for (const c of cases) {
-      const ours = timeIt(SETUP[c.kind](c, fast), c.budget);
+      const run = await SETUP[c.kind](c, fast);
+      await fast.ready(); // Workers that left while PyTorch ran come back before the timing
+      const ours = await timeIt(run, c.budget);
       const theirs = await torch?.time(c);
-      const ratio = theirs === undefined ? "—" : (ours / theirs).toFixed(2);
-      rows.push([c.name, String(c.threads), c.unit, show(c, ours), show(c, theirs), ratio]);
+      const ratio = theirs === undefined ? "—" : (ours.seconds / theirs.seconds).toFixed(2);
+      rows.push([
+        c.name,
+        String(c.threads),
+        c.unit,
+        show(c, ours.seconds),
+        ours.cores.toFixed(2),
+        show(c, theirs?.seconds),
+        theirs?.cores.toFixed(2) ?? "—",
+        ratio,
+      ]);
+      if (options.progress) console.error(rows.at(-1)!.join("  "));
     }
   } finally {
     fast.close();
@@ -170,6 +206,7 @@ if (import.meta.main) {
       .option("--only <text>", "run only the cases whose name contains this text")
       .option("--no-torch", "skip PyTorch")
       .option("--python <path>", "the Python with torch installed", "/usr/bin/python3")
+      .option("--progress", "print each row on stderr as soon as it is measured")
       .action(bench)
       .parseAsync(["deno", "bench", ...Deno.args]);
   });

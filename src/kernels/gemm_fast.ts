@@ -22,9 +22,10 @@ import {
   PARAMS,
   PART,
   SLOT,
+  spinWait,
   STATE,
 } from "./gemm_protocol.ts";
-import { cut, packA, packB, packShare } from "./gemm_pack.ts";
+import { cut, packA, packB, packShare, type WasmPackB } from "./gemm_pack.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
 
@@ -54,6 +55,7 @@ export class FastGemm {
   readonly threads: number;
   readonly #memory: WebAssembly.Memory;
   readonly #tiles: (...args: number[]) => void;
+  readonly #packB: WasmPackB;
   /** Each slot's Worker, or null where none runs (never started, left when idle, closed). */
   readonly #workers: (Worker | null)[];
   /** The slots whose Worker has been started and is not yet waiting for jobs, and when it will be. */
@@ -68,6 +70,7 @@ export class FastGemm {
     this.threads = helpers + 1;
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
     this.#tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
+    this.#packB = instance.exports.pack_b as WasmPackB;
     this.#f32 = new Float32Array(memory.buffer);
     this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
   }
@@ -227,10 +230,13 @@ export class FastGemm {
     const pb = align(pa + mp * MR * kp * 4);
     const pc = align(pb + np * NR * kp * 4);
     // Several threads pack from plain copies of A and B in the shared memory (the caller's
-    // arrays are out of the Workers' reach); one thread packs straight from the caller's.
+    // arrays are out of the Workers' reach); one thread packs A straight from the caller's,
+    // and B too when it is stored transposed (a plain B is copied in, then packed with
+    // 128-bit moves, which is faster than packing it from JavaScript).
+    const copyB = helpers.length > 0 || !transB;
     const rawA = align(pc + mp * MR * ldc * 4);
     const rawB = align(rawA + (helpers.length > 0 ? m * k * 4 : 0));
-    this.#reserve(rawB + (helpers.length > 0 ? k * n * 4 : 0));
+    this.#reserve(rawB + (copyB ? k * n * 4 : 0));
     const f = this.#f32;
     const c0 = pc >> 2;
     if (beta === 1) {
@@ -240,7 +246,10 @@ export class FastGemm {
 
     if (helpers.length === 0) {
       packA(f, pa >> 2, { data: a, offset: 0 }, transA, m, k, kp, 0, mp);
-      packB(f, pb >> 2, { data: b, offset: 0 }, transB, n, k, kp, 0, np);
+      if (copyB) {
+        f.set(b.subarray(0, k * n), rawB >> 2);
+        packB(f, pb >> 2, { data: f, offset: rawB >> 2 }, transB, n, k, kp, 0, np, this.#packB);
+      } else packB(f, pb >> 2, { data: b, offset: 0 }, transB, n, k, kp, 0, np);
       this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
     } else {
       f.set(a.subarray(0, m * k), rawA >> 2);
@@ -265,12 +274,12 @@ export class FastGemm {
         Atomics.store(ctrl, at + JOB, 1);
         Atomics.notify(ctrl, at + JOB);
       }
-      packShare(f, ctrl, 0);
+      packShare(f, ctrl, 0, this.#packB);
       const mine = cut(total, parts, 1);
       if (byRows) this.#tiles(0, mine, 0, np, kp, pa, pb, pc, ldc * 4, beta);
       else this.#tiles(0, mp, 0, mine, kp, pa, pb, pc, ldc * 4, beta);
       for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
-        Atomics.wait(ctrl, DONE, done);
+        spinWait(ctrl, DONE, done);
       }
     }
     if (ldc === n) c.set(f.subarray(c0, c0 + m * n));

@@ -7,8 +7,14 @@
  * @module
  */
 
-import { PACK, PACKED } from "./gemm_protocol.ts";
+import { PACK, PACKED, spinWait } from "./gemm_protocol.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
+
+/**
+ * The WebAssembly module's `pack_b(src, n, k, kp, dst, q0, q1)`: packs whole panels
+ * `[q0, q1)` of a row-major `k × n` matrix at byte `src` of its memory to byte `dst`.
+ */
+export type WasmPackB = (...args: number[]) => void;
 
 /** Where a matrix to pack lives: an array and the index of its first element. */
 export interface Source {
@@ -62,7 +68,8 @@ export function packA(
 /**
  * Packs panels `[q0, q1)` of `op(B)` (`k × n`; `B` is stored `n × k` when `trans`) into
  * panels of {@linkcode NR} columns at `f[at…]`: panel `q` holds, for each `p < kp`, the `NR`
- * values of row `p` in its columns.
+ * values of row `p` in its columns. With `wasm`, whole panels of a `B` stored `k × n` go
+ * through the WebAssembly packer (the source must then be `f` itself).
  *
  * @example
  * ```ts
@@ -81,8 +88,14 @@ export function packB(
   kp: number,
   q0: number,
   q1: number,
+  wasm?: WasmPackB,
 ): void {
   zeroPadding(f, at, q0, q1, NR, n, k, kp);
+  if (wasm && !trans) {
+    const whole = Math.min(q1, Math.floor(n / NR));
+    wasm(offset * 4, n, k, kp, at * 4, q0, whole);
+    q0 = Math.max(q0, whole);
+  }
   const j1 = Math.min(n, q1 * NR);
   if (trans) {
     // B is stored n × k: row j of storage is column j of op(B).
@@ -141,7 +154,7 @@ export function cut(total: number, parts: number, w: number): number {
 /**
  * One thread's packing phase of a product split in parts (see `gemm_protocol.ts`): packs
  * part `part` of the panels of `op(A)` and `op(B)` from the plain copies in the shared memory
- * `f`, then counts itself in `PACKED` and waits until every part is packed, since its tiles
+ * `f` (whole panels of a plain `B` with the module's `wasm` packer), then counts itself in `PACKED` and waits until every part is packed, since its tiles
  * read the others' panels.
  *
  * @example
@@ -149,7 +162,12 @@ export function cut(total: number, parts: number, w: number): number {
  * packShare(f32, ctrl, 1); // in a Worker given part 1 of the current job
  * ```
  */
-export function packShare(f: Float32Array, ctrl: Int32Array, part: number): void {
+export function packShare(
+  f: Float32Array,
+  ctrl: Int32Array,
+  part: number,
+  wasm: WasmPackB,
+): void {
   const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts] = ctrl.subarray(
     PACK,
     PACK + 11,
@@ -157,9 +175,9 @@ export function packShare(f: Float32Array, ctrl: Int32Array, part: number): void
   const mp = Math.ceil(m / MR), np = Math.ceil(n / NR);
   const a = { data: f, offset: rawA }, b = { data: f, offset: rawB };
   packA(f, pa, a, transA === 1, m, k, kp, cut(mp, parts, part), cut(mp, parts, part + 1));
-  packB(f, pb, b, transB === 1, n, k, kp, cut(np, parts, part), cut(np, parts, part + 1));
+  packB(f, pb, b, transB === 1, n, k, kp, cut(np, parts, part), cut(np, parts, part + 1), wasm);
   if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
   for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
-    Atomics.wait(ctrl, PACKED, done);
+    spinWait(ctrl, PACKED, done);
   }
 }

@@ -51,3 +51,33 @@ export const IDLE_MS = 1000;
 export const MAX_WORKERS = 63;
 /** Bytes the control block takes; the packed data follows it. */
 export const CONTROL_BYTES = (PARAMS + MAX_WORKERS * SLOT) * 4;
+
+/**
+ * Milliseconds a thread spins on a flag before it sleeps in `Atomics.wait`. Waking a
+ * sleeping thread takes the scheduler tens of microseconds on an idle machine and
+ * milliseconds on a loaded one — as long as a per-image product — while a layer's products
+ * come back to back, so a Worker that just finished one spins for the next.
+ */
+export const SPIN_MS = 2;
+
+/**
+ * `Atomics.wait(ctrl, index, value, timeoutMs)`, after spinning up to {@linkcode SPIN_MS}
+ * for `ctrl[index]` to change.
+ *
+ * @example
+ * ```ts
+ * if (spinWait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") leave();
+ * ```
+ */
+export function spinWait(
+  ctrl: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs = Infinity,
+): "ok" | "not-equal" | "timed-out" {
+  const until = performance.now() + SPIN_MS;
+  while (Atomics.load(ctrl, index) === value) {
+    if (performance.now() >= until) return Atomics.wait(ctrl, index, value, timeoutMs);
+  }
+  return "not-equal";
+}

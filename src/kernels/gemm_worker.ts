@@ -7,7 +7,7 @@
  * @module
  */
 
-import { packShare } from "./gemm_pack.ts";
+import { packShare, type WasmPackB } from "./gemm_pack.ts";
 import {
   ARGS,
   DONE,
@@ -18,6 +18,7 @@ import {
   PARAMS,
   PART,
   SLOT,
+  spinWait,
   STATE,
 } from "./gemm_protocol.ts";
 
@@ -39,19 +40,20 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   const { module, memory, slot } = event.data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
   const tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
+  const packB = instance.exports.pack_b as WasmPackB;
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
   const at = PARAMS + slot * SLOT;
   Atomics.store(ctrl, at + STATE, IDLE);
   scope.postMessage("ready");
   for (;;) {
-    if (Atomics.wait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") {
+    if (spinWait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") {
       // Leave, unless the caller claimed this slot in the meantime (its job flag follows).
       if (Atomics.compareExchange(ctrl, at + STATE, IDLE, GONE) === IDLE) break;
       continue;
     }
     if (Atomics.load(ctrl, at + JOB) !== 1) continue;
     // The memory may have grown since the last job: view it afresh.
-    packShare(new Float32Array(memory.buffer), ctrl, ctrl[at + PART]);
+    packShare(new Float32Array(memory.buffer), ctrl, ctrl[at + PART], packB);
     const a = at + ARGS;
     if (ctrl[a] < ctrl[a + 1] && ctrl[a + 2] < ctrl[a + 3]) tiles(...ctrl.subarray(a, a + 10));
     Atomics.store(ctrl, at + JOB, 0);

@@ -3,7 +3,8 @@
  * `src/kernels/wasm/build.ts` assembles (with npm `wabt`) into `gemm_wasm.ts`.
  *
  * The module imports a shared memory (so that Workers run the same code on the same data)
- * and exports `gemm_tiles`, which multiplies packed panels: `A` packed in panels of
+ * and exports `pack_b`, which packs whole panels of a row-major `B` in that memory with
+ * 128-bit moves, and `gemm_tiles`, which multiplies packed panels: `A` packed in panels of
  * {@linkcode MR} rows (for each `p`, the panel's `MR` values of column `p`), `B` packed in
  * panels of {@linkcode NR} columns (for each `p`, the panel's `NR` values of row `p`), into a
  * padded row-major `C`. The caller (`gemm_fast.ts`) packs, pads and splits the work.
@@ -138,6 +139,42 @@ export function gemmWat(
   emit(`      (br_if $icBlock (i32.lt_u (local.get $ic) (local.get $ip1))))`);
   emit(`    (local.set $p0 (i32.add (local.get $p0) (local.get $kc)))`);
   emit(`    (br_if $pBlock (i32.lt_u (local.get $p0) (local.get $k))))`);
+  emit(`)`);
+
+  // Packing of whole panels of a row-major B already in this memory (the common case of a
+  // layer's products): for each p, each panel's NR values are one contiguous run of row p.
+  emit(`(func (export "pack_b") (param $src i32) (param $n i32) (param $k i32) (param $kp i32)`);
+  emit(`  (param $dst i32) (param $q0 i32) (param $q1 i32)`);
+  emit(`  (local $p i32) (local $q i32) (local $s i32) (local $d i32)`);
+  emit(`  (if (i32.lt_u (local.get $q0) (local.get $q1)) (then`);
+  emit(`    (loop $pLoop`);
+  emit(`      (local.set $q (local.get $q0))`);
+  emit(
+    `      (local.set $s (i32.add (local.get $src) (i32.shl (i32.add (i32.mul (local.get $p) (local.get $n)) (i32.mul (local.get $q0) (i32.const ${NR}))) (i32.const 2))))`,
+  );
+  emit(
+    `      (local.set $d (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $q0) (local.get $kp)) (local.get $p)) (i32.const ${
+      NR * 4
+    }))))`,
+  );
+  emit(`      (loop $qLoop`);
+  for (let v = 0; v < VR; v++) {
+    emit(
+      `        (v128.store offset=${16 * v} (local.get $d) (v128.load offset=${
+        16 * v
+      } (local.get $s)))`,
+    );
+  }
+  emit(`        (local.set $s (i32.add (local.get $s) (i32.const ${NR * 4})))`);
+  emit(
+    `        (local.set $d (i32.add (local.get $d) (i32.mul (local.get $kp) (i32.const ${
+      NR * 4
+    }))))`,
+  );
+  emit(`        (local.set $q (i32.add (local.get $q) (i32.const 1)))`);
+  emit(`        (br_if $qLoop (i32.lt_u (local.get $q) (local.get $q1))))`);
+  emit(`      (local.set $p (i32.add (local.get $p) (i32.const 1)))`);
+  emit(`      (br_if $pLoop (i32.lt_u (local.get $p) (local.get $k))))))`);
   emit(`)`);
 
   return [
