@@ -24,6 +24,7 @@
  * @module
  */
 
+import { UserError } from "../src/errors.ts";
 import { contiguous, type Tensor, tensor } from "../src/tensor.ts";
 import type { Conv1DCase, Conv1DOutput, Conv1DOutputs, Conv1DRunner } from "./conv1d.ts";
 import {
@@ -74,6 +75,7 @@ export function sandboxConv1D(
   limits: SandboxLimits = DEFAULT_LIMITS,
 ): Conv1DRunner {
   return async (cases) => {
+    await cacheHarness();
     const copy = await Deno.makeTempDir({ prefix: "grader-sandbox-" });
     try {
       const name = layersPath.slice(layersPath.lastIndexOf("/") + 1);
@@ -85,6 +87,29 @@ export function sandboxConv1D(
       await Deno.remove(copy, { recursive: true }).catch(() => {});
     }
   };
+}
+
+/**
+ * Caches the harness's dependencies exactly as the child resolves them (no config, no lock
+ * file, the sandbox's import map), once per grader process. The child runs `--cached-only`
+ * with no network, and a fresh Deno cache holds the project's packages but not the registry
+ * metadata that resolution without a lock file needs. This runs trusted code only.
+ */
+let harnessCached: Promise<void> | null = null;
+function cacheHarness(): Promise<void> {
+  harnessCached ??= new Deno.Command(Deno.execPath(), {
+    args: ["cache", "--quiet", "--no-config", "--no-lock", `--import-map=${IMPORT_MAP}`, HARNESS],
+    stdout: "null",
+    stderr: "piped",
+  }).output().then(({ success, stderr }) => {
+    if (!success) {
+      const why = new TextDecoder().decode(stderr).trim().split("\n")[0];
+      throw new UserError(
+        `cannot cache the sandbox's dependencies (${why}); run the grader once with network access.`,
+      );
+    }
+  });
+  return harnessCached;
 }
 
 /** Copies the code files under `from` to `to` (no links, no hidden folders, no config). */
