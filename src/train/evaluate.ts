@@ -34,6 +34,25 @@ export function flipHorizontal(x: Tensor): Tensor {
 }
 
 /**
+ * Writes the index of each row's largest logit of `logits` `(N, C)` into `out` (length N).
+ *
+ * @example
+ * ```ts
+ * const predictions = argmaxRows(model.forward(x), new Uint8Array(x.shape[0]));
+ * ```
+ */
+export function argmaxRows(logits: Tensor, out: Uint8Array): Uint8Array {
+  const L = contiguous(logits).data;
+  const classes = logits.shape[1];
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (L[i * classes + c] > L[i * classes + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+/**
  * Evaluates `model` on `set` in eval mode (restoring its mode after), `batchSize` images at a
  * time; with `flip`, the logits of each image and of its mirror are averaged.
  *
@@ -65,15 +84,9 @@ export function evaluate(
         logits = tensor(L, logits.shape);
       }
       lossSum += crossEntropy(logits, y, { reduction: "sum" }).loss;
-      const classes = logits.shape[1];
-      for (let i = 0; i < y.length; i++) {
-        let best = 0;
-        for (let c = 1; c < classes; c++) {
-          if (logits.data[i * classes + c] > logits.data[i * classes + best]) best = c;
-        }
-        predictions[seen + i] = best;
-        if (best === y[i]) correct++;
-      }
+      const batch = predictions.subarray(seen, seen + y.length);
+      argmaxRows(logits, batch);
+      for (let i = 0; i < y.length; i++) if (batch[i] === y[i]) correct++;
       seen += y.length;
     }
   } finally {

@@ -18,7 +18,7 @@ import { SGD } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
 import { contiguous } from "../tensor.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { evaluate, type Evaluation } from "./evaluate.ts";
+import { argmaxRows, evaluate, type Evaluation } from "./evaluate.ts";
 import { buildModel, macsPerImage } from "./models.ts";
 import { plotSvg } from "./plot.ts";
 import { EpochProgress } from "./progress.ts";
@@ -206,7 +206,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
       p.lossSum += loss * y.length;
       p.seen += y.length;
-      p.correct += countCorrect(logits.data, y);
+      const predicted = argmaxRows(logits, new Uint8Array(y.length));
+      for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) p.correct++;
       state.batch = index + 1;
       const seconds = (performance.now() - started) / 1000;
       p.seconds = seconds;
@@ -276,19 +277,6 @@ function triangular(lr: number, warmup: number, steps: number): Schedule {
   return piecewiseLinear(
     peak > 0 ? [[0, lr / 10], [peak, lr], [steps, lr / 100]] : [[0, lr], [steps, lr / 100]],
   );
-}
-
-function countCorrect(logits: ArrayLike<number>, labels: Uint8Array): number {
-  const classes = logits.length / labels.length;
-  let correct = 0;
-  for (let i = 0; i < labels.length; i++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) {
-      if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    }
-    if (best === labels[i]) correct++;
-  }
-  return correct;
 }
 
 function formatEpoch(r: EpochRecord, epochs: number): string {
