@@ -11,13 +11,11 @@ import { setGemm } from "../src/kernels/gemm.ts";
 import type { FastGemm } from "../src/kernels/gemm_fast.ts";
 import { Conv1D } from "../src/nn/conv1d.ts";
 import { Conv2D } from "../src/nn/conv2d.ts";
-import { crossEntropy } from "../src/nn/loss.ts";
-import { splitWeightDecay } from "../src/optim/optimizer.ts";
-import { SGD } from "../src/optim/sgd.ts";
 import { Rng } from "../src/random.ts";
 import { zeros } from "../src/tensor.ts";
 import { buildModel } from "../src/train/models.ts";
 import { RECIPES } from "../src/train/recipes.ts";
+import { setup, step } from "./train_step.ts";
 
 /** How a case's time is reported: as a rate (GFLOP/s, images/s) or as milliseconds. */
 export type Unit = "GFLOP/s" | "ms" | "images/s";
@@ -90,24 +88,9 @@ export const SETUP: Record<string, (c: BenchCase, fast: FastGemm) => Run | Promi
     };
   },
   trainStep(c, fast) {
-    const batch = c.batch as number;
     setGemm(fast.withThreads(c.threads));
-    const rng = new Rng(0);
-    const model = buildModel({ arch: RECIPE.arch, widths: RECIPE.widths, dtype: "float32", rng });
-    const optimizer = new SGD(splitWeightDecay(model), {
-      lr: RECIPE.lr / 10,
-      momentum: RECIPE.momentum,
-      nesterov: RECIPE.nesterov,
-      weightDecay: RECIPE.weightDecay,
-    });
-    const x = rng.fillUniform(zeros([batch, 3, 32, 32], "float32"), 0, 1);
-    const y = Uint8Array.from({ length: batch }, () => rng.int(10));
-    return () => {
-      const logits = model.forward(x);
-      const { grad } = crossEntropy(logits, y, { labelSmoothing: RECIPE.labelSmoothing });
-      model.backward(grad);
-      optimizer.step();
-    };
+    const { model, optimizer, x, y } = setup(c.batch as number);
+    return () => step(model, optimizer, x, y);
   },
   async onnxScore(c) {
     // Imported here: onnxruntime's native code loads only when this case runs.

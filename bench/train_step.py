@@ -12,18 +12,7 @@ import time
 import torch
 from torch import nn
 
-
-def build(widths):
-    stem, *stages = widths
-    conv = lambda cin, cout: nn.Conv2d(cin, cout, 3, 1, padding=1, bias=False)
-    layers = [conv(3, stem), nn.BatchNorm2d(stem), nn.ReLU()]
-    cin = stem
-    for width in stages:
-        layers += [conv(cin, width), nn.MaxPool2d(2), nn.BatchNorm2d(width), nn.ReLU()]
-        layers += [conv(width, width), nn.BatchNorm2d(width), nn.ReLU()]
-        cin = width
-    layers += [nn.MaxPool2d(4), nn.Flatten(), nn.Linear(cin, 10, bias=False)]
-    return nn.Sequential(*layers)
+from torch_bench import network  # the same network as the main bench builds
 
 
 def optimizer(model, s):
@@ -39,7 +28,7 @@ def main():
     s = json.loads(sys.argv[1])
     torch.set_num_threads(s["threads"])
     torch.manual_seed(0)
-    model = build(s["widths"])
+    model = network(s["widths"])
     opt = optimizer(model, s)
     criterion = nn.CrossEntropyLoss(label_smoothing=s["labelSmoothing"])
     x = torch.rand(s["batch"], 3, 32, 32)

@@ -48,7 +48,7 @@ interface Side {
 }
 
 /** The network, optimizer and a fixed batch for timing this project's step. */
-function setup(batch: number) {
+export function setup(batch: number) {
   const rng = new Rng(0);
   const model = buildModel({ arch: RECIPE.arch, widths: RECIPE.widths, dtype: "float32", rng });
   const optimizer = new SGD(splitWeightDecay(model), {
@@ -63,7 +63,7 @@ function setup(batch: number) {
 }
 
 /** One training step as the trainer runs it. */
-function step(model: Sequential, optimizer: SGD, x: Tensor, y: Uint8Array): void {
+export function step(model: Sequential, optimizer: SGD, x: Tensor, y: Uint8Array): void {
   const logits = model.forward(x);
   const { grad } = crossEntropy(logits, y, { labelSmoothing: RECIPE.labelSmoothing });
   model.backward(grad);
