@@ -10,7 +10,13 @@
 import { type FixtureCase, type Fixtures, loadFixtures } from "../fixtures/mod.ts";
 import { Conv1D } from "../src/nn/conv1d.ts";
 import { formatShape, maxAbsDiff, sameShape, type Tensor } from "../src/tensor.ts";
-import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
+import {
+  type GradeConfig,
+  type PartResult,
+  partResult,
+  type Question,
+  type Submission,
+} from "./question.ts";
 
 /** The inputs of one graded case: the handout's constructor arguments and the tensors. */
 export interface Conv1DCase {
@@ -106,17 +112,8 @@ export async function gradeConv1D(
   config: GradeConfig,
 ): Promise<PartResult[]> {
   const points = config.points.q3 ?? {};
-  const result = (part: string, fields: Partial<PartResult>): PartResult => ({
-    question: "q3",
-    part,
-    cases: 0,
-    casesPassed: 0,
-    worst: null,
-    score: 0,
-    maxScore: points[part] ?? 0,
-    output: "",
-    ...fields,
-  });
+  const result = (part: string, fields: Partial<PartResult>): PartResult =>
+    partResult("q3", part, points[part] ?? 0, fields);
   if (!runner) {
     return CONV1D_PARTS.map(({ part }) => result(part, { output: "not submitted" }));
   }

@@ -15,7 +15,13 @@ import { confusionSvg, formatConfusion, percent } from "../src/onnx/confusion.ts
 import { ModelError } from "../src/onnx/model_error.ts";
 import type { ScoreReport } from "../src/onnx/score_report.ts";
 import { scoreInChildProcess } from "../src/onnx/score_process.ts";
-import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
+import {
+  type GradeConfig,
+  type PartResult,
+  partResult,
+  type Question,
+  type Submission,
+} from "./question.ts";
 
 /**
  * How accuracy becomes points: `linear` gives nothing at or below `floor`, full points at or
@@ -135,18 +141,9 @@ export function checkCompetitionConfig(value: unknown, path: string): Competitio
 export async function gradeModel(model: string | null, config: GradeConfig): Promise<PartResult[]> {
   const q4 = config.q4 ?? DEFAULT_COMPETITION;
   const maxScore = config.points.q4?.accuracy ?? 0;
-  const result = (fields: Partial<PartResult>): PartResult[] => [{
-    question: "q4",
-    part: "accuracy",
-    cases: 0,
-    casesPassed: 0,
-    worst: null,
-    score: 0,
-    maxScore,
-    output: "",
-    pass: false,
-    ...fields,
-  }];
+  const result = (fields: Partial<PartResult>): PartResult[] => [
+    partResult("q4", "accuracy", maxScore, { pass: false, ...fields }),
+  ];
   if (model === null) return result({ output: "not submitted" });
 
   // The grader never downloads: a missing test set is for the person running it to place.

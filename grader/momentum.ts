@@ -12,7 +12,13 @@
 
 import { HANDOUT_PROBLEMS, solveMomentum, truncate, type Truncation } from "../src/momentum.ts";
 import { ExactDecimal } from "../src/numeric/exact_decimal.ts";
-import type { GradeConfig, PartResult, Question, Submission } from "./question.ts";
+import {
+  type GradeConfig,
+  type PartResult,
+  partResult,
+  type Question,
+  type Submission,
+} from "./question.ts";
 
 /** The momentum questions and how many decimals the handout asks for. */
 export const MOMENTUM_IDS = ["q1", "q2"] as const;
@@ -148,16 +154,13 @@ export function gradeMomentumAnswer(
   want: Truncation = expectedAnswer(id),
 ): PartResult {
   const maxScore = config.points[id]?.answer ?? 0;
-  const result = (correct: boolean, output: string): PartResult => ({
-    question: id,
-    part: "answer",
-    cases: answers === null ? 0 : 1,
-    casesPassed: correct ? 1 : 0,
-    worst: null,
-    score: correct ? maxScore : 0,
-    maxScore,
-    output,
-  });
+  const result = (correct: boolean, output: string): PartResult =>
+    partResult(id, "answer", maxScore, {
+      cases: answers === null ? 0 : 1,
+      casesPassed: correct ? 1 : 0,
+      score: correct ? maxScore : 0,
+      output,
+    });
   if (answers === null) return result(false, "not submitted");
   if (!want.certified) {
     return result(false, `the grader could not certify the reference answer (${want.reason})`);

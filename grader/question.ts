@@ -44,6 +44,34 @@ export interface LeaderboardEntry {
   order?: "asc" | "desc";
 }
 
+/**
+ * A part's result with zero cases, no score and no message unless `fields` says otherwise:
+ * the starting point every question builds its rows from.
+ *
+ * @example
+ * ```ts
+ * partResult("q3", "dW", 5, { output: "not submitted" });
+ * ```
+ */
+export function partResult(
+  question: string,
+  part: string,
+  maxScore: number,
+  fields: Partial<PartResult> = {},
+): PartResult {
+  return {
+    question,
+    part,
+    cases: 0,
+    casesPassed: 0,
+    worst: null,
+    score: 0,
+    maxScore,
+    output: "",
+    ...fields,
+  };
+}
+
 /** Whether a part passed: its own verdict where it has one, else whether it earned all its points. */
 export function passed(r: PartResult): boolean {
   return r.pass ?? r.score >= r.maxScore;
