@@ -8,14 +8,60 @@
  */
 
 import type { FloatArray } from "../tensor.ts";
+import {
+  type ChannelRows,
+  checkTransposes,
+  gatherChannels,
+  isView,
+  materialize,
+  type Operand,
+  scatterChannels,
+} from "./matrix_view.ts";
 
 /**
  * `C = op(A) · op(B) + beta · C` on dense row-major matrices, where `op(A)` is `m × k`
  * (`A` is stored `k × m` when `transA`), `op(B)` is `k × n` (`B` stored `n × k` when
  * `transB`) and `C` is `m × n`. `beta` is 0 (overwrite `C`) or 1 (accumulate into it).
- * All three arrays have the same dtype; pass `subarray` views to start at an offset.
+ * All three have the same dtype; pass `subarray` views to start at an offset.
+ *
+ * Any operand may instead be a `MatrixView` (`matrix_view.ts`) of a batch of
+ * images (`A` and `B` an im2col or channel-rows view, `C` a channel-rows view), which is
+ * `op(A)`, `op(B)` or `C` itself: its transpose flag must be false.
  */
 export type Gemm = (
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Operand,
+  b: Operand,
+  c: FloatArray | ChannelRows,
+  beta: 0 | 1,
+) => void;
+
+/**
+ * The plain TypeScript matrix multiply: views are written out densely first
+ * ({@linkcode materialize}), then loops ordered so the innermost one runs along contiguous
+ * rows of `B` and `C`, blocked over `k` to keep a panel of `B` in cache.
+ */
+export const gemmReference: Gemm = (transA, transB, m, n, k, a, b, c, beta) => {
+  if (isView(a) || isView(b) || isView(c)) {
+    checkTransposes(transA, a, transB, b);
+    const A = isView(a) ? materialize(a) : { data: a, trans: transA };
+    const B = isView(b) ? materialize(b) : { data: b, trans: transB };
+    if (!isView(c)) return denseReference(A.trans, B.trans, m, n, k, A.data, B.data, c, beta);
+    const C = new (c.data.constructor as Float32ArrayConstructor)(m * n);
+    if (beta === 1) gatherChannels(c, C);
+    denseReference(A.trans, B.trans, m, n, k, A.data, B.data, C, beta);
+    scatterChannels(C, c);
+    return;
+  }
+  denseReference(transA, transB, m, n, k, a, b, c, beta);
+};
+
+/** {@linkcode gemmReference} on dense arrays. */
+function denseReference(
   transA: boolean,
   transB: boolean,
   m: number,
@@ -25,13 +71,7 @@ export type Gemm = (
   b: FloatArray,
   c: FloatArray,
   beta: 0 | 1,
-) => void;
-
-/**
- * The plain TypeScript matrix multiply: loops ordered so the innermost one runs along
- * contiguous rows of `B` and `C`, blocked over `k` to keep a panel of `B` in cache.
- */
-export const gemmReference: Gemm = (transA, transB, m, n, k, a, b, c, beta) => {
+): void {
   if (beta === 0) c.fill(0, 0, m * n);
   if (transB) {
     // C[i, j] += sum_p A[i, p] B[j, p]: dot products along contiguous rows of A and B.
@@ -61,7 +101,7 @@ export const gemmReference: Gemm = (transA, transB, m, n, k, a, b, c, beta) => {
       }
     }
   }
-};
+}
 
 let current: Gemm = gemmReference;
 

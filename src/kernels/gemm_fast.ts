@@ -9,7 +9,9 @@
 
 import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
 import {
+  A_VIEW,
   ARGS,
+  B_VIEW,
   CLAIMED,
   CONTROL_BYTES,
   DONE,
@@ -25,7 +27,15 @@ import {
   spinWait,
   STATE,
 } from "./gemm_protocol.ts";
-import { cut, packA, packB, packShare, type WasmPackB } from "./gemm_pack.ts";
+import { cut, encodeView, type Kernels, runShare } from "./gemm_pack.ts";
+import {
+  checkTransposes,
+  gatherChannels,
+  isView,
+  scatterChannels,
+  storage,
+  storageSize,
+} from "./matrix_view.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
 
@@ -46,6 +56,13 @@ function wasmModule(): WebAssembly.Module {
  */
 export const PARALLEL_MIN_WORK = 1 << 18;
 
+/**
+ * Streaming `B` (see `runShare`) pays from this many panels of `A` on: measured on the
+ * default network's convolutions, 32 output channels (6 panels) ran slower streamed, 64 (11)
+ * faster.
+ */
+const STREAM_MIN_PANELS = 8;
+
 const PAGE = 65536;
 const align = (bytes: number) => (bytes + 63) & ~63;
 
@@ -54,8 +71,7 @@ export class FastGemm {
   /** Threads a large product is split over (the caller's plus the Workers). */
   readonly threads: number;
   readonly #memory: WebAssembly.Memory;
-  readonly #tiles: (...args: number[]) => void;
-  readonly #packB: WasmPackB;
+  readonly #kernels: Kernels;
   /** Each slot's Worker, or null where none runs (never started, left when idle, closed). */
   readonly #workers: (Worker | null)[];
   /** The slots whose Worker has been started and is not yet waiting for jobs, and when it will be. */
@@ -69,8 +85,10 @@ export class FastGemm {
     this.#workers = new Array(helpers).fill(null);
     this.threads = helpers + 1;
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
-    this.#tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
-    this.#packB = instance.exports.pack_b as WasmPackB;
+    this.#kernels = {
+      tiles: instance.exports.gemm_tiles as Kernels["tiles"],
+      packB: instance.exports.pack_b as Kernels["packB"],
+    };
     this.#f32 = new Float32Array(memory.buffer);
     this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
   }
@@ -214,11 +232,13 @@ export class FastGemm {
     ...[transA, transB, m, n, k, a, b, c, beta]: Parameters<Gemm>
   ): void {
     if (
-      !(a instanceof Float32Array && b instanceof Float32Array && c instanceof Float32Array)
+      !(storage(a) instanceof Float32Array && storage(b) instanceof Float32Array &&
+        storage(c) instanceof Float32Array)
     ) return gemmReference(transA, transB, m, n, k, a, b, c, beta);
+    checkTransposes(transA, a, transB, b);
     if (m === 0 || n === 0) return;
     if (k === 0) {
-      if (beta === 0) c.fill(0, 0, m * n);
+      if (beta === 0) storage(c).fill(0, 0, m * n);
       return;
     }
     const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
@@ -226,63 +246,63 @@ export class FastGemm {
     const helpers = m * n * k >= PARALLEL_MIN_WORK
       ? this.#claim(Math.min(threads, Math.max(mp, np)) - 1)
       : [];
+    // The caller's arrays are out of the Workers' reach: A and B (or the images a view reads)
+    // are copied into the shared memory, where every thread packs its share of the panels.
+    const sizeA = isView(a) ? storageSize(a) : m * k, sizeB = isView(b) ? storageSize(b) : k * n;
     const pa = CONTROL_BYTES;
     const pb = align(pa + mp * MR * kp * 4);
     const pc = align(pb + np * NR * kp * 4);
-    // Several threads pack from plain copies of A and B in the shared memory (the caller's
-    // arrays are out of the Workers' reach); one thread packs A straight from the caller's,
-    // and B too when it is stored transposed (a plain B is copied in, then packed with
-    // 128-bit moves, which is faster than packing it from JavaScript).
-    const copyB = helpers.length > 0 || !transB;
     const rawA = align(pc + mp * MR * ldc * 4);
-    const rawB = align(rawA + (helpers.length > 0 ? m * k * 4 : 0));
-    this.#reserve(rawB + (copyB ? k * n * 4 : 0));
-    const f = this.#f32;
-    const c0 = pc >> 2;
+    const rawB = align(rawA + sizeA * 4);
+    // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
+    const parts = helpers.length + 1;
+    const byRows = mp >= np;
+    const total = byRows ? mp : np;
+    // An im2col B split by columns is streamed: each thread packs its panels one at a time
+    // into a buffer of its own (kp × NR floats each, after the copy of B) and uses them at
+    // once, while they are in cache. (A transposed one is as deep as the batch's positions:
+    // its panels are too long to stay in cache; with few rows of A, a panel's tiles are too
+    // little work for a call of their own.)
+    const stream = isView(b) && b.kind === "im2col" && !b.transposed && !byRows &&
+      mp >= STREAM_MIN_PANELS;
+    const scratch = align(rawB + sizeB * 4);
+    this.#reserve(scratch + (stream ? parts * kp * NR * 4 : 0));
+    const f = this.#f32, c0 = pc >> 2;
+    f.set(storage(a).subarray(0, sizeA), rawA >> 2);
+    f.set(storage(b).subarray(0, sizeB), rawB >> 2);
     if (beta === 1) {
-      if (ldc === n) f.set(c.subarray(0, m * n), c0);
+      if (isView(c)) gatherChannels(c, f, c0, ldc);
+      else if (ldc === n) f.set(c.subarray(0, m * n), c0);
       else for (let i = 0; i < m; i++) f.set(c.subarray(i * n, i * n + n), c0 + i * ldc);
     }
 
-    if (helpers.length === 0) {
-      packA(f, pa >> 2, { data: a, offset: 0 }, transA, m, k, kp, 0, mp);
-      if (copyB) {
-        f.set(b.subarray(0, k * n), rawB >> 2);
-        packB(f, pb >> 2, { data: f, offset: rawB >> 2 }, transB, n, k, kp, 0, np, this.#packB);
-      } else packB(f, pb >> 2, { data: b, offset: 0 }, transB, n, k, kp, 0, np);
-      this.#tiles(0, mp, 0, np, kp, pa, pb, pc, ldc * 4, beta);
-    } else {
-      f.set(a.subarray(0, m * k), rawA >> 2);
-      f.set(b.subarray(0, k * n), rawB >> 2);
-      // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
-      const parts = helpers.length + 1;
-      const byRows = mp >= np;
-      const total = byRows ? mp : np;
-      const ctrl = this.#ctrl;
-      Atomics.store(ctrl, DONE, 0);
-      Atomics.store(ctrl, PACKED, 0);
-      ctrl.set(
-        [+transA, +transB, m, n, k, kp, rawA >> 2, rawB >> 2, pa >> 2, pb >> 2, parts],
-        PACK,
-      );
-      for (const [i, slot] of helpers.entries()) {
-        const at = PARAMS + slot * SLOT, lo = cut(total, parts, i + 1);
-        const hi = cut(total, parts, i + 2);
-        ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at + ARGS);
-        ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + ARGS + 4);
-        ctrl[at + PART] = i + 1;
-        Atomics.store(ctrl, at + JOB, 1);
-        Atomics.notify(ctrl, at + JOB);
-      }
-      packShare(f, ctrl, 0, this.#packB);
-      const mine = cut(total, parts, 1);
-      if (byRows) this.#tiles(0, mine, 0, np, kp, pa, pb, pc, ldc * 4, beta);
-      else this.#tiles(0, mp, 0, mine, kp, pa, pb, pc, ldc * 4, beta);
-      for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
-        spinWait(ctrl, DONE, done);
-      }
+    const ctrl = this.#ctrl;
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, PACKED, 0);
+    ctrl.set(
+      [+transA, +transB, m, n, k, kp, rawA >> 2, rawB >> 2, pa >> 2, pb >> 2, parts]
+        .concat([+stream, scratch >> 2]),
+      PACK,
+    );
+    encodeView(ctrl, A_VIEW, a);
+    encodeView(ctrl, B_VIEW, b);
+    for (const [i, slot] of helpers.entries()) {
+      const at = PARAMS + slot * SLOT, lo = cut(total, parts, i + 1);
+      const hi = cut(total, parts, i + 2);
+      ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at + ARGS);
+      ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + ARGS + 4);
+      ctrl[at + PART] = i + 1;
+      Atomics.store(ctrl, at + JOB, 1);
+      Atomics.notify(ctrl, at + JOB);
     }
-    if (ldc === n) c.set(f.subarray(c0, c0 + m * n));
+    const mine = cut(total, parts, 1);
+    const tiles = byRows ? [0, mine, 0, np] : [0, mp, 0, mine];
+    runShare(f, ctrl, 0, this.#kernels, [...tiles, kp, pa, pb, pc, ldc * 4, beta]);
+    for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
+      spinWait(ctrl, DONE, done);
+    }
+    if (isView(c)) scatterChannels(f, c, c0, ldc);
+    else if (ldc === n) c.set(f.subarray(c0, c0 + m * n));
     else for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
   }
 

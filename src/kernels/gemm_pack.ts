@@ -7,7 +7,9 @@
  * @module
  */
 
-import { PACK, PACKED, spinWait } from "./gemm_protocol.ts";
+import { A_VIEW, B_VIEW, PACK, PACKED, spinWait } from "./gemm_protocol.ts";
+import type { ConvGeometry } from "./im2col.ts";
+import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
 
 /**
@@ -151,33 +153,330 @@ export function cut(total: number, parts: number, w: number): number {
   return Math.round((total * w) / parts);
 }
 
+/** The WebAssembly module's exports a thread of the fast GEMM runs. */
+export interface Kernels {
+  /** `gemm_tiles(ip0, ip1, jp0, jp1, kp, pa, pb, pc, ldc, beta)`, addresses in bytes. */
+  tiles: (...args: number[]) => void;
+  packB: WasmPackB;
+}
+
 /**
- * One thread's packing phase of a product split in parts (see `gemm_protocol.ts`): packs
- * part `part` of the panels of `op(A)` and `op(B)` from the plain copies in the shared memory
- * `f` (whole panels of a plain `B` with the module's `wasm` packer), then counts itself in `PACKED` and waits until every part is packed, since its tiles
- * read the others' panels.
+ * One thread's part of a product split in parts (see `gemm_protocol.ts`), given its ten
+ * `gemm_tiles` arguments `tiles`.
+ *
+ * It packs part `part` of the panels of `op(A)` and `op(B)` from the copies in the shared
+ * memory `f` (whole panels of a plain `B` with the module's packer), counts itself in
+ * `PACKED` and waits until every part is packed, since its tiles read the others' panels;
+ * then runs its tiles. When the job streams `B` (a view, split by columns: each thread
+ * reads only its own panels of `B`), the thread packs only `A` before the barrier, and
+ * afterwards packs each of its `B` panels into a buffer of its own, which stays in cache,
+ * and runs that panel's tiles right away.
  *
  * @example
  * ```ts
- * packShare(f32, ctrl, 1); // in a Worker given part 1 of the current job
+ * runShare(f32, ctrl, 1, kernels, ctrl.subarray(at + ARGS, at + ARGS + 10)); // in a Worker
  * ```
  */
-export function packShare(
+export function runShare(
   f: Float32Array,
   ctrl: Int32Array,
   part: number,
-  wasm: WasmPackB,
+  kernels: Kernels,
+  tiles: ArrayLike<number>,
 ): void {
-  const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts] = ctrl.subarray(
-    PACK,
-    PACK + 11,
-  );
+  const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts, stream, scratch] = ctrl
+    .subarray(PACK, PACK + 13);
   const mp = Math.ceil(m / MR), np = Math.ceil(n / NR);
-  const a = { data: f, offset: rawA }, b = { data: f, offset: rawB };
-  packA(f, pa, a, transA === 1, m, k, kp, cut(mp, parts, part), cut(mp, parts, part + 1));
-  packB(f, pb, b, transB === 1, n, k, kp, cut(np, parts, part), cut(np, parts, part + 1), wasm);
+  const qa0 = cut(mp, parts, part), qa1 = cut(mp, parts, part + 1);
+  const qb0 = cut(np, parts, part), qb1 = cut(np, parts, part + 1);
+  const aView = decodeView(ctrl, A_VIEW), bView = decodeView(ctrl, B_VIEW);
+  if (aView === null) packA(f, pa, { data: f, offset: rawA }, transA === 1, m, k, kp, qa0, qa1);
+  else if (aView.kind === "channels") packAChannels(f, pa, rawA, aView, kp, qa0, qa1);
+  else throw new Error("gemm: an im2col view as A is not supported");
+  if (bView === null) {
+    packB(f, pb, { data: f, offset: rawB }, transB === 1, n, k, kp, qb0, qb1, kernels.packB);
+  } else if (!stream) packBView(f, pb, rawB, bView, kp, qb0, qb1);
   if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
   for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
     spinWait(ctrl, PACKED, done);
+  }
+  const [ip0, ip1, jp0, jp1, , , , pc, ldc, beta] = Array.from(tiles);
+  if (ip0 >= ip1 || jp0 >= jp1) return;
+  if (!stream || bView === null) return kernels.tiles(...Array.from(tiles));
+  const buffer = scratch + part * kp * NR;
+  packBView(f, buffer, rawB, bView, kp, jp0, jp1, (q) => {
+    // gemm_tiles finds panel q at pb + q·kp·NR floats: shift pb so that it lands on the buffer.
+    kernels.tiles(ip0, ip1, q, q + 1, kp, pa * 4, (buffer - q * kp * NR) * 4, pc, ldc, beta);
+  });
+}
+
+/**
+ * Packs panels `[q0, q1)` of a view `B` at `f[at]`, laid out as {@linkcode packB} lays them
+ * out; with `onPanel`, each panel instead goes to `f[at]` itself, and `onPanel(q)` runs once
+ * panel `q` is there.
+ */
+function packBView(
+  f: Float32Array,
+  at: number,
+  raw: number,
+  view: PackedView,
+  kp: number,
+  q0: number,
+  q1: number,
+  onPanel?: (q: number) => void,
+): void {
+  if (view.kind === "channels") packBChannels(f, at, raw, view, kp, q0, q1, onPanel);
+  else if (view.transposed) packBIm2colT(f, at, raw, view, kp, q0, q1, onPanel);
+  else packBIm2col(f, at, raw, view, kp, q0, q1, onPanel);
+}
+
+/**
+ * Where panel `q` (of `NR` columns, `count` of them real, `k` rows deep) goes and zeroes what
+ * packing it leaves unwritten: the lanes past `count` and the rows `k..kp`.
+ */
+function panelStart(
+  f: Float32Array,
+  at: number,
+  q: number,
+  count: number,
+  k: number,
+  kp: number,
+  streamed: boolean,
+): number {
+  const start = streamed ? at : at + q * kp * NR;
+  if (count < NR) f.fill(0, start, start + kp * NR);
+  else if (kp > k) f.fill(0, start + k * NR, start + kp * NR);
+  return start;
+}
+
+/** A view as the packers read it back from the control block (see {@linkcode encodeView}). */
+type PackedView =
+  | { kind: "channels"; images: number; rows: number; L: number }
+  | { kind: "im2col"; images: number; transposed: boolean; geometry: ConvGeometry };
+
+const GEOMETRY = [
+  "channels",
+  "height",
+  "width",
+  "kernelH",
+  "kernelW",
+  "strideH",
+  "strideW",
+  "padH",
+  "padW",
+  "outH",
+  "outW",
+] as const;
+
+/**
+ * Writes what the threads need to know of operand `op` into the 16 int32s at `ctrl[at]`:
+ * kind 0 for a dense array (its copy and transpose flag are in the `PACK` fields), 1 for a
+ * channel-rows view (images, rows, L), 2 for an im2col view (images, transposed, geometry).
+ *
+ * @example
+ * ```ts
+ * encodeView(ctrl, B_VIEW, im2colMatrix(x, 8, g));
+ * ```
+ */
+export function encodeView(ctrl: Int32Array, at: number, op: Operand): void {
+  if (ArrayBuffer.isView(op)) ctrl[at] = 0;
+  else if (op.kind === "channels") ctrl.set([1, op.images, op.rows, op.L], at);
+  else {
+    const g = op.geometry;
+    ctrl.set([2, op.images, +op.transposed, ...GEOMETRY.map((key) => g[key])], at);
+  }
+}
+
+/** The view {@linkcode encodeView} wrote at `ctrl[at]`, or null for a dense operand. */
+function decodeView(ctrl: Int32Array, at: number): PackedView | null {
+  const kind = ctrl[at];
+  if (kind === 0) return null;
+  if (kind === 1) {
+    return { kind: "channels", images: ctrl[at + 1], rows: ctrl[at + 2], L: ctrl[at + 3] };
+  }
+  const [channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW] = ctrl
+    .subarray(at + 3, at + 3 + GEOMETRY.length);
+  const geometry = {
+    ...{ channels, height, width, kernelH, kernelW, strideH, strideW, padH, padW, outH, outW },
+  };
+  return { kind: "im2col", images: ctrl[at + 1], transposed: ctrl[at + 2] === 1, geometry };
+}
+
+/**
+ * Packs panels `[q0, q1)` of `A`, a channel-rows view (`rows × images·L`, stored
+ * `(images, rows, L)` from `f[raw]`), as {@linkcode packA} packs a dense one.
+ */
+function packAChannels(
+  f: Float32Array,
+  at: number,
+  raw: number,
+  { images, rows, L }: { images: number; rows: number; L: number },
+  kp: number,
+  q0: number,
+  q1: number,
+): void {
+  zeroPadding(f, at, q0, q1, MR, rows, images * L, kp);
+  const i1 = Math.min(rows, q1 * MR);
+  for (let i = q0 * MR; i < i1; i++) {
+    const r = i % MR;
+    let dst = at + (i - r) * kp + r;
+    for (let image = 0; image < images; image++) {
+      const src = raw + (image * rows + i) * L;
+      for (let l = 0; l < L; l++, dst += MR) f[dst] = f[src + l];
+    }
+  }
+}
+
+/**
+ * Packs panels `[q0, q1)` of `B`, a channel-rows view (`rows × images·L`), as
+ * {@linkcode packB} packs a dense one: each panel's columns are positions of some image.
+ */
+function packBChannels(
+  f: Float32Array,
+  at: number,
+  raw: number,
+  { images, rows, L }: { images: number; rows: number; L: number },
+  kp: number,
+  q0: number,
+  q1: number,
+  onPanel?: (q: number) => void,
+): void {
+  const n = images * L;
+  const base = new Int32Array(NR), q1n = Math.min(q1, Math.ceil(n / NR));
+  for (let q = q0; q < q1n; q++) {
+    const j0 = q * NR, cols = Math.min(NR, n - j0);
+    const start = panelStart(f, at, q, cols, rows, kp, onPanel !== undefined);
+    for (let r = 0; r < cols; r++) {
+      const image = Math.floor((j0 + r) / L);
+      base[r] = raw + image * rows * L + (j0 + r - image * L);
+    }
+    for (let p = 0, dst = start; p < rows; p++, dst += NR) {
+      for (let r = 0; r < cols; r++) f[dst + r] = f[base[r] + p * L];
+    }
+    onPanel?.(q);
+  }
+}
+
+/**
+ * Packs panels `[q0, q1)` of `B`, the im2col matrix of the images at `f[raw]`
+ * (`channels·kh·kw × images·L`), straight from the images: panel `q` covers output positions
+ * `q·NR ..` and each of its rows `p = (channel, ki, kj)` reads those positions' window tap,
+ * or zero where the tap falls in the padding.
+ *
+ * A panel's positions are cut into runs along one output row of one image (one run when the
+ * output is at least `NR` wide), so that each tap reads a run of one input row.
+ */
+function packBIm2col(
+  f: Float32Array,
+  at: number,
+  raw: number,
+  { images, geometry }: { images: number; geometry: ConvGeometry },
+  kp: number,
+  q0: number,
+  q1: number,
+  onPanel?: (q: number) => void,
+): void {
+  const { channels, height: H, width: W, kernelH, kernelW, strideH, strideW, padH, padW } =
+    geometry;
+  const { outH, outW } = geometry;
+  const L = outH * outW, n = images * L, HW = H * W, k = channels * kernelH * kernelW;
+  // Per run: its first lane, its length, its image's first element, and the input row and
+  // column its first position's window starts at.
+  const lane = new Int32Array(NR), len = new Int32Array(NR), image0 = new Int32Array(NR);
+  const ih0 = new Int32Array(NR), iw0 = new Int32Array(NR);
+  const q1n = Math.min(q1, Math.ceil(n / NR));
+  for (let q = q0; q < q1n; q++) {
+    const j0 = q * NR, cols = Math.min(NR, n - j0);
+    let runs = 0;
+    for (let r = 0; r < cols; runs++) {
+      const j = j0 + r, image = Math.floor(j / L), l = j - image * L;
+      const oh = Math.floor(l / outW), ow = l - oh * outW;
+      lane[runs] = r;
+      len[runs] = Math.min(cols - r, outW - ow);
+      image0[runs] = raw + image * channels * HW;
+      ih0[runs] = oh * strideH - padH;
+      iw0[runs] = ow * strideW - padW;
+      r += len[runs];
+    }
+    let dst = panelStart(f, at, q, cols, k, kp, onPanel !== undefined);
+    for (let c = 0; c < channels; c++) {
+      for (let ki = 0; ki < kernelH; ki++) {
+        for (let kj = 0; kj < kernelW; kj++, dst += NR) {
+          for (let s = 0; s < runs; s++) {
+            const ih = ih0[s] + ki, d = dst + lane[s], count = len[s];
+            if ((ih >>> 0) >= H) { // (v >>> 0) < size: 0 <= v < size in one comparison
+              for (let r = 0; r < count; r++) f[d + r] = 0;
+              continue;
+            }
+            const row = image0[s] + c * HW + ih * W, iw = iw0[s] + kj;
+            if (iw >= 0 && iw + (count - 1) * strideW < W) {
+              for (let r = 0; r < count; r++) f[d + r] = f[row + iw + r * strideW];
+            } else {
+              for (let r = 0, w = iw; r < count; r++, w += strideW) {
+                f[d + r] = (w >>> 0) < W ? f[row + w] : 0;
+              }
+            }
+          }
+        }
+      }
+    }
+    onPanel?.(q);
+  }
+}
+
+/**
+ * Packs panels `[q0, q1)` of `B`, the transpose of the im2col matrix of the images at
+ * `f[raw]` (`images·L × channels·kh·kw`), straight from the images: panel `q` covers window
+ * taps `q·NR ..` and each of its rows `p` (an output position) reads those taps. It goes one
+ * output row at a time, each tap reading a run of one input row.
+ */
+function packBIm2colT(
+  f: Float32Array,
+  at: number,
+  raw: number,
+  { images, geometry }: { images: number; geometry: ConvGeometry },
+  kp: number,
+  q0: number,
+  q1: number,
+  onPanel?: (q: number) => void,
+): void {
+  const { channels, height: H, width: W, kernelH, kernelW, strideH, strideW, padH, padW } =
+    geometry;
+  const { outH, outW } = geometry;
+  const taps = kernelH * kernelW, n = channels * taps, HW = H * W;
+  // Per tap of the panel: its row in the window, its offset from the image's first element
+  // at output position (0, 0), and the output columns [w0, w1) where it reads the input.
+  const tapH = new Int32Array(NR), offset = new Int32Array(NR);
+  const w0 = new Int32Array(NR), w1 = new Int32Array(NR);
+  const q1n = Math.min(q1, Math.ceil(n / NR));
+  for (let q = q0; q < q1n; q++) {
+    const t0 = q * NR, cols = Math.min(NR, n - t0);
+    for (let r = 0; r < cols; r++) {
+      const c = Math.floor((t0 + r) / taps), tap = t0 + r - c * taps;
+      const ki = Math.floor(tap / kernelW), kj = tap - ki * kernelW, sw = kj - padW;
+      tapH[r] = ki;
+      offset[r] = c * HW + sw;
+      w0[r] = Math.min(outW, sw >= 0 ? 0 : Math.ceil(-sw / strideW));
+      w1[r] = Math.max(w0[r], Math.min(outW, Math.floor((W - 1 - sw) / strideW) + 1));
+    }
+    let dst = panelStart(f, at, q, cols, images * outH * outW, kp, onPanel !== undefined);
+    for (let image = 0; image < images; image++) {
+      const x = raw + image * channels * HW;
+      for (let oh = 0; oh < outH; oh++, dst += outW * NR) {
+        for (let r = 0; r < cols; r++) {
+          const ih = oh * strideH - padH + tapH[r], a = w0[r], b = w1[r];
+          if ((ih >>> 0) >= H) {
+            for (let ow = 0, d = dst + r; ow < outW; ow++, d += NR) f[d] = 0;
+            continue;
+          }
+          const src = x + offset[r] + ih * W;
+          let d = dst + r, ow = 0;
+          for (; ow < a; ow++, d += NR) f[d] = 0;
+          for (; ow < b; ow++, d += NR) f[d] = f[src + ow * strideW];
+          for (; ow < outW; ow++, d += NR) f[d] = 0;
+        }
+      }
+    }
+    onPanel?.(q);
   }
 }

@@ -3,8 +3,9 @@
  * which the calling thread hands work to the helper Workers (`gemm_worker.ts`).
  *
  * A product runs in two phases. First every thread packs its share of the panels of `op(A)`
- * and `op(B)` from plain copies of `A` and `B` that the caller put in the shared memory (the
- * product's shape and where everything lies are in the {@linkcode PACK} fields), and counts
+ * and `op(B)` from plain copies of `A` and `B` (or of the images a view reads) that the caller
+ * put in the shared memory (the product's shape and where everything lies are in the
+ * {@linkcode PACK}, {@linkcode A_VIEW} and {@linkcode B_VIEW} fields), and counts
  * itself in {@linkcode PACKED}; once all have, each runs its share of the tiles.
  *
  * Each Worker has a slot of {@linkcode SLOT} int32s at `PARAMS + slot * SLOT`: its state
@@ -24,11 +25,19 @@ export const PACKED = 1;
 /**
  * Int32 index of the current job's packing fields, in this order: `transA`, `transB`, `m`,
  * `n`, `k`, `kp`, the float32 indices of the plain copies of `A` and `B` and of the packed
- * `A` and `B`, and the number of parts the job is split in.
+ * `A` and `B`, the number of parts the job is split in, whether `B` is streamed (see
+ * `runShare` in `gemm_pack.ts`) and the float32 index of the streaming threads' buffers.
  */
 export const PACK = 2;
+/**
+ * Int32 index of the description of `A` (16 int32s, see `encodeView` in `gemm_pack.ts`): dense, or a
+ * view (`matrix_view.ts`) that the threads pack their panels from directly.
+ */
+export const A_VIEW = 16;
+/** Int32 index of the description of `B`, as {@linkcode A_VIEW}. */
+export const B_VIEW = 32;
 /** Int32 index of the first Worker's slot. */
-export const PARAMS = 16;
+export const PARAMS = 48;
 /** Int32s per Worker slot. */
 export const SLOT = 16;
 /** Offset in a slot of the Worker's state: one of {@linkcode GONE}, {@linkcode IDLE}, {@linkcode CLAIMED}. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { packShare, type WasmPackB } from "./gemm_pack.ts";
+import { type Kernels, runShare } from "./gemm_pack.ts";
 import {
   ARGS,
   DONE,
@@ -39,8 +39,10 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   scope.onmessage = null;
   const { module, memory, slot } = event.data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const tiles = instance.exports.gemm_tiles as (...args: number[]) => void;
-  const packB = instance.exports.pack_b as WasmPackB;
+  const kernels: Kernels = {
+    tiles: instance.exports.gemm_tiles as Kernels["tiles"],
+    packB: instance.exports.pack_b as Kernels["packB"],
+  };
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
   const at = PARAMS + slot * SLOT;
   Atomics.store(ctrl, at + STATE, IDLE);
@@ -53,9 +55,13 @@ scope.onmessage = (event: MessageEvent<Start>) => {
     }
     if (Atomics.load(ctrl, at + JOB) !== 1) continue;
     // The memory may have grown since the last job: view it afresh.
-    packShare(new Float32Array(memory.buffer), ctrl, ctrl[at + PART], packB);
-    const a = at + ARGS;
-    if (ctrl[a] < ctrl[a + 1] && ctrl[a + 2] < ctrl[a + 3]) tiles(...ctrl.subarray(a, a + 10));
+    runShare(
+      new Float32Array(memory.buffer),
+      ctrl,
+      ctrl[at + PART],
+      kernels,
+      ctrl.subarray(at + ARGS, at + ARGS + 10),
+    );
     Atomics.store(ctrl, at + JOB, 0);
     Atomics.store(ctrl, at + STATE, IDLE);
     Atomics.add(ctrl, DONE, 1);

@@ -1,14 +1,18 @@
 /**
- * `Conv2D`: a 2-D convolution matching `torch.nn.Conv2d`, lowered onto {@linkcode gemm}:
- * im2col over a chunk of images side by side, then one matrix multiply for the whole chunk,
- * so that the products are large (a small late-stage image alone gives a 4×4 = 16-column
- * product, far too small to run fast).
+ * `Conv2D`: a 2-D convolution matching `torch.nn.Conv2d`, lowered onto {@linkcode gemm}: one
+ * matrix multiply for a chunk of images side by side, so that the products are large (a
+ * small late-stage image alone gives a 4×4 = 16-column product, far too small to run fast).
+ * The im2col matrix and the channel-major output are passed as views (`matrix_view.ts`):
+ * the fast kernel packs its panels straight from the images, the plain one writes them out.
+ * For a stride-1 layer the gradient w.r.t. the input is a convolution too (of the delta with
+ * the flipped filters), so backward needs no col2im.
  *
  * @module
  */
 
 import { gemm } from "../kernels/gemm.ts";
-import { col2im, type ConvGeometry, convGeometry, im2col } from "../kernels/im2col.ts";
+import { col2im, type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
+import { channelRows, im2colMatrix } from "../kernels/matrix_view.ts";
 import { defaultRng, type Rng } from "../random.ts";
 import {
   allocate,
@@ -33,6 +37,12 @@ export interface Conv2DOptions {
   dtype?: DType;
   /** The generator for the initial weights (default: the one `manualSeed` sets). */
   rng?: Rng;
+  /**
+   * Whether `backward` computes the gradient w.r.t. the input (default true). A network's
+   * first layer skips it, as PyTorch does for an input that does not require grad: its
+   * `backward` then returns zeros and costs a third less.
+   */
+  inputGrad?: boolean;
 }
 
 /**
@@ -65,6 +75,8 @@ export class Conv2D extends Layer {
   readonly stride: [number, number];
   /** Zeros added on each side `[ph, pw]`. */
   readonly padding: [number, number];
+  /** Whether `backward` computes the gradient w.r.t. the input (else it returns zeros). */
+  readonly inputGrad: boolean;
   /** The filters, `(outChannels, inChannels, kh, kw)`: PyTorch's `weight`. */
   W: Tensor;
   /** The bias, `(outChannels,)`, or null without one: PyTorch's `bias`. */
@@ -77,11 +89,9 @@ export class Conv2D extends Layer {
   /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
   #y = new OutputBuffer();
   #dx = new OutputBuffer();
-  /** Scratch reused across chunks and calls: the im2col matrix of a chunk of images... */
-  #cols: FloatArray | null = null;
-  /** ...the chunk's output (forward) or delta (backward), channel-major `(O, images·L)`... */
-  #out: FloatArray | null = null;
-  /** ...and the gradient w.r.t. the chunk's im2col matrix (backward). */
+  /** Scratch reused across calls: the flipped filters (backward)... */
+  #wt: FloatArray | null = null;
+  /** ...and, for a strided layer, the gradient w.r.t. a chunk's im2col matrix. */
   #dcols: FloatArray | null = null;
 
   /** PyTorch's `Conv2d(in_channels, out_channels, kernel_size, stride, padding=, bias=)`; sizes are a number or `[h, w]`. */
@@ -93,7 +103,7 @@ export class Conv2D extends Layer {
     options: Conv2DOptions = {},
   ) {
     super();
-    const { padding = 0, bias = true, dtype = "float64" } = options;
+    const { padding = 0, bias = true, dtype = "float64", inputGrad = true } = options;
     const name = `Conv2D(${inChannels}, ${outChannels}, ${kernelSize}, ${stride})`;
     checkInteger(name, "inChannels", inChannels, 1);
     checkInteger(name, "outChannels", outChannels, 1);
@@ -102,6 +112,7 @@ export class Conv2D extends Layer {
     this.kernelSize = pair(name, "kernelSize", kernelSize, 1);
     this.stride = pair(name, "stride", stride, 1);
     this.padding = pair(name, "padding", padding, 0);
+    this.inputGrad = inputGrad;
 
     const [kh, kw] = this.kernelSize;
     const rng = options.rng ?? defaultRng();
@@ -129,20 +140,24 @@ export class Conv2D extends Layer {
     const y = this.#y.get([batch, O, g.outH, g.outW], dtypeOf(this.W));
     const X = x.data, Y = y.data, B = this.b?.data, imageSize = X.length / batch;
     const chunk = chunkSize(batch, CKK, L);
-    const cols = this.#cols = scratch(this.#cols, CKK * chunk * L, X);
-    const out = this.#out = scratch(this.#out, O * chunk * L, X);
     for (let n0 = 0; n0 < batch; n0 += chunk) {
-      const images = Math.min(chunk, batch - n0), NL = images * L;
-      for (let i = 0; i < images; i++) im2col(X.subarray((n0 + i) * imageSize), g, cols, NL, i * L);
-      // out (O × images·L) = W (O × CKK) · cols (CKK × images·L): one product for the chunk.
-      gemm(false, false, O, NL, CKK, this.W.data, cols, out, 0);
-      // out holds the chunk channel-major (O, images, L); y is (images, O, L).
-      for (let i = 0; i < images; i++) {
-        for (let o = 0; o < O; o++) {
-          const src = o * NL + i * L, dst = ((n0 + i) * O + o) * L;
-          if (B) { for (let l = 0, b = B[o]; l < L; l++) Y[dst + l] = out[src + l] + b; }
-          else Y.set(out.subarray(src, src + L), dst);
-        }
+      const images = Math.min(chunk, batch - n0);
+      // y (O × images·L, stored image by image) = W (O × CKK) · cols (CKK × images·L).
+      gemm(
+        false,
+        false,
+        O,
+        images * L,
+        CKK,
+        this.W.data,
+        im2colMatrix(X.subarray(n0 * imageSize), images, g),
+        channelRows(Y.subarray(n0 * O * L), images, O, L),
+        0,
+      );
+    }
+    if (B) {
+      for (let i = 0; i < batch * O; i++) {
+        for (let l = i * L, end = l + L, b = B[i % O]; l < end; l++) Y[l] += b;
       }
     }
     return y;
@@ -154,49 +169,97 @@ export class Conv2D extends Layer {
    */
   backward(delta: Tensor): Tensor {
     const x = saved(this.#name(), this.#x);
-    const [batch, , height, width] = x.shape;
+    const [batch, C, height, width] = x.shape;
     const g = this.geometry(height, width);
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     checkDelta(this.#name(), [batch, O, g.outH, g.outW], delta);
     const D = contiguous(delta).data, X = x.data, imageSize = X.length / batch;
-    const dx = this.#dx.get(x.shape, dtypeOf(this.W), true);
     const DB = this.db?.data;
-    DB?.fill(0);
+    if (DB) {
+      DB.fill(0);
+      for (let i = 0; i < batch * O; i++) {
+        let sum = 0;
+        for (let l = i * L, end = l + L; l < end; l++) sum += D[l];
+        DB[i % O] += sum;
+      }
+    }
+    const flipped = this.#flippedGeometry(g);
+    const dx = this.#dx.get(x.shape, dtypeOf(this.W), flipped === null || !this.inputGrad);
+    const Wt = flipped && this.inputGrad ? this.#flippedWeights() : null;
     const chunk = chunkSize(batch, CKK, L);
-    const cols = this.#cols = scratch(this.#cols, CKK * chunk * L, X);
-    const dOut = this.#out = scratch(this.#out, O * chunk * L, X);
-    const dcols = this.#dcols = scratch(this.#dcols, CKK * chunk * L, X);
     for (let n0 = 0; n0 < batch; n0 += chunk) {
       const images = Math.min(chunk, batch - n0), NL = images * L;
-      // dOut (O × images·L): the chunk's delta channel-major, as forward's product made it.
-      for (let i = 0; i < images; i++) {
-        for (let o = 0; o < O; o++) {
-          const src = ((n0 + i) * O + o) * L, dst = o * NL + i * L;
-          dOut.set(D.subarray(src, src + L), dst);
-          if (DB) {
-            let sum = 0;
-            for (let l = src; l < src + L; l++) sum += D[l];
-            DB[o] += sum;
-          }
-        }
-      }
-      // dW (O × CKK) += dOut · colsᵀ over the chunk's images at once; the columns are
-      // rebuilt rather than kept from forward, which would cost batch × CKK × L memory.
-      for (let i = 0; i < images; i++) im2col(X.subarray((n0 + i) * imageSize), g, cols, NL, i * L);
-      gemm(false, true, O, CKK, NL, dOut, cols, this.dW.data, n0 === 0 ? 0 : 1);
-      // dcols (CKK × images·L) = Wᵀ · dOut, folded back onto the images it was read from.
-      gemm(true, false, CKK, NL, O, this.W.data, dOut, dcols, 0);
-      for (let i = 0; i < images; i++) {
-        col2im(
+      const dOut = channelRows(D.subarray(n0 * O * L), images, O, L);
+      const xs = X.subarray(n0 * imageSize);
+      // dW (O × CKK) += dOut (O × images·L) · colsᵀ (images·L × CKK).
+      gemm(
+        false,
+        false,
+        O,
+        CKK,
+        NL,
+        dOut,
+        im2colMatrix(xs, images, g, true),
+        this.dW.data,
+        n0 === 0 ? 0 : 1,
+      );
+      const dxs = dx.data.subarray(n0 * imageSize);
+      if (!this.inputGrad) continue;
+      if (Wt && flipped) {
+        // dx is the convolution of delta with the flipped, transposed filters.
+        const HW = height * width;
+        const dcols = im2colMatrix(D.subarray(n0 * O * L), images, flipped);
+        gemm(
+          false,
+          false,
+          C,
+          images * HW,
+          O * this.kernelSize[0] * this.kernelSize[1],
+          Wt,
           dcols,
-          g,
-          dx.data.subarray((n0 + i) * imageSize, (n0 + i + 1) * imageSize),
-          NL,
-          i * L,
+          channelRows(dxs, images, C, HW),
+          0,
         );
+      } else {
+        // dcols (CKK × images·L) = Wᵀ · dOut, folded back onto the images it was read from.
+        const dcols = this.#dcols = scratch(this.#dcols, CKK * NL, X);
+        gemm(true, false, CKK, NL, O, this.W.data, dOut, dcols, 0);
+        for (let i = 0; i < images; i++) col2im(dcols, g, dxs.subarray(i * imageSize), NL, i * L);
       }
     }
     return dx;
+  }
+
+  /**
+   * For a stride-1 convolution, the gradient w.r.t. its input is itself a convolution: of the
+   * delta, padded by `k − 1 − p`, with the filters flipped in space and with in and out
+   * channels swapped. This is that convolution's geometry over the delta, or null where the
+   * layer's stride (or a padding wider than the window) rules it out.
+   */
+  #flippedGeometry(g: ConvGeometry): ConvGeometry | null {
+    const [kh, kw] = this.kernelSize, [ph, pw] = this.padding;
+    if (g.strideH !== 1 || g.strideW !== 1 || ph > kh - 1 || pw > kw - 1) return null;
+    return convGeometry(this.outChannels, g.outH, g.outW, [kh, kw], [1, 1], [
+      kh - 1 - ph,
+      kw - 1 - pw,
+    ]);
+  }
+
+  /** The filters flipped in space with in and out channels swapped: `(in, out·kh·kw)`. */
+  #flippedWeights(): FloatArray {
+    const [kh, kw] = this.kernelSize, O = this.outChannels, C = this.inChannels, W = this.W.data;
+    const Wt = this.#wt = scratch(this.#wt, W.length, W);
+    for (let o = 0; o < O; o++) {
+      for (let c = 0; c < C; c++) {
+        for (let ki = 0; ki < kh; ki++) {
+          for (let kj = 0; kj < kw; kj++) {
+            Wt[((c * O + o) * kh + kh - 1 - ki) * kw + kw - 1 - kj] =
+              W[((o * C + c) * kh + ki) * kw + kj];
+          }
+        }
+      }
+    }
+    return Wt;
   }
 
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */

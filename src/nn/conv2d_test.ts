@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { type Gemm, gemmReference, setGemm } from "../kernels/gemm.ts";
+import { useFastKernels, useReferenceKernels } from "../kernels/gemm_fast.ts";
 import { Rng } from "../random.ts";
 import { clone, maxAbsDiff, zeros } from "../tensor.ts";
 import { Conv2D } from "./conv2d.ts";
@@ -128,4 +129,53 @@ Deno.test("Conv2D rejects bad shapes with errors that name the layer and shapes"
   );
   assert.throws(() => new Conv2D(3, 8, 0), /kernelSize must be an integer >= 1/);
   assert.throws(() => new Conv2D(3, 8, 3, 1, { padding: -1 }), /padding must be an integer >= 0/);
+});
+
+Deno.test("Conv2D in float32 on the fast kernels equals the plain ones (flipped-filter dx, strided dcols)", async () => {
+  const rng = new Rng(11);
+  const cases: [number, number, number, number, number, number, number][] = [
+    // batch, in, out, size, kernel, stride, padding: dx by the flipped convolution...
+    [5, 3, 50, 16, 3, 1, 1],
+    [3, 8, 12, 9, 3, 1, 2],
+    [2, 4, 6, 7, 5, 1, 0],
+    // ...and by Wᵀ·delta then col2im (a stride, a padding wider than the window).
+    [3, 5, 7, 9, 3, 2, 1],
+    [2, 3, 4, 5, 3, 1, 3],
+  ];
+  const fast = await useFastKernels({ threads: 2 });
+  try {
+    for (const [batch, cin, cout, size, k, stride, padding] of cases) {
+      const label = `batch ${batch}, ${cin}→${cout}, ${size}², k ${k}, s ${stride}, p ${padding}`;
+      const conv = new Conv2D(cin, cout, k, stride, { padding, dtype: "float32", rng });
+      const x = rng.fillNormal(zeros([batch, cin, size, size], "float32"));
+      setGemm(gemmReference);
+      const y = clone(conv.forward(x));
+      const delta = rng.fillNormal(zeros(y.shape, "float32"));
+      const dx = clone(conv.backward(delta)), dW = clone(conv.dW), db = clone(conv.db!);
+      setGemm(fast.gemm);
+      const tolerance = 1e-4 * Math.sqrt(cin * k * k * batch * size * size);
+      assert.ok(maxAbsDiff(conv.forward(x), y) < tolerance, `${label}: forward`);
+      assert.ok(maxAbsDiff(conv.backward(delta), dx) < tolerance, `${label}: dx`);
+      assert.ok(maxAbsDiff(conv.dW, dW) < tolerance, `${label}: dW`);
+      assert.ok(maxAbsDiff(conv.db!, db) < tolerance, `${label}: db`);
+    }
+  } finally {
+    useReferenceKernels();
+  }
+});
+
+Deno.test("Conv2D without inputGrad computes dW and db alike and returns zeros for dx", () => {
+  const rng = new Rng(12);
+  const make = (inputGrad: boolean) =>
+    new Conv2D(3, 4, 3, 1, { padding: 1, inputGrad, rng: new Rng(5) });
+  const [full, first] = [make(true), make(false)];
+  const x = rng.fillNormal(zeros([2, 3, 6, 6]));
+  const delta = rng.fillNormal(zeros(full.forward(x).shape));
+  first.forward(x);
+  full.backward(delta);
+  const dx = first.backward(delta);
+  assert.equal(maxAbsDiff(first.dW, full.dW), 0);
+  assert.equal(maxAbsDiff(first.db!, full.db!), 0);
+  assert.deepEqual(dx.shape, x.shape);
+  assert.ok(dx.data.every((v) => v === 0));
 });

@@ -51,8 +51,8 @@ export interface ModelSpec {
  */
 export function buildModel(spec: ModelSpec): Sequential {
   const { arch, widths, dtype = "float32", rng } = spec;
-  const conv = (cin: number, cout: number) =>
-    new Conv2D(cin, cout, 3, 1, { padding: 1, bias: false, dtype, rng });
+  const conv = (cin: number, cout: number, inputGrad = true) =>
+    new Conv2D(cin, cout, 3, 1, { padding: 1, bias: false, dtype, rng, inputGrad });
   const bn = (c: number) => new BatchNorm2D(c, { dtype });
   const convBnRelu = (
     cin: number,
@@ -60,7 +60,8 @@ export function buildModel(spec: ModelSpec): Sequential {
   ): Module[] => [conv(cin, cout), bn(cout), new ReLU()];
 
   const [stem, ...stages] = widths;
-  const layers: Module[] = [...convBnRelu(3, stem)];
+  // The stem needs no gradient w.r.t. the images.
+  const layers: Module[] = [conv(3, stem, false), bn(stem), new ReLU()];
   let cin = stem;
   for (const width of stages) {
     layers.push(conv(cin, width), new MaxPool2D(2), bn(width), new ReLU());
