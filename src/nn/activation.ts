@@ -78,13 +78,47 @@ export abstract class Elementwise extends Layer {
 export class ReLU extends Elementwise {
   /** `Y = max(X, 0)`. */
   protected apply(X: FloatArray, Y: FloatArray): void {
-    for (let i = 0; i < X.length; i++) Y[i] = X[i] > 0 ? X[i] : 0;
+    // Y has X's dtype (see `Elementwise.forward`).
+    if (X instanceof Float32Array) {
+      reluBits(int32View(X), int32View(X), int32View(Y as Float32Array));
+    } else relu64(X, Y as Float64Array);
   }
 
   /** `DX = D` where `X > 0`, else 0. */
   protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
-    for (let i = 0; i < X.length; i++) DX[i] = X[i] > 0 ? D[i] : 0;
+    // DX has X's dtype; delta's is not checked, so a mixed pair takes the plain loop.
+    if (X instanceof Float32Array && D instanceof Float32Array) {
+      reluBits(int32View(X), int32View(D), int32View(DX as Float32Array));
+    } else {
+      for (let i = 0, n = X.length; i < n; i++) DX[i] = X[i] > 0 ? D[i] : 0;
+    }
   }
+}
+
+/** `Y = X > 0 ? X : 0` in float64 (so NaN gives 0). */
+function relu64(X: Float64Array, Y: Float64Array): void {
+  for (let i = 0, n = X.length; i < n; i++) Y[i] = X[i] > 0 ? X[i] : 0;
+}
+
+/**
+ * `OUT = X > 0 ? V : 0` on the bits of float32 arrays: ReLU forward with `V = X`, its
+ * gradient with `V = D`. A comparison on activations that are positive about half the time
+ * at random is a branch the CPU mispredicts half the time, which made the plain loop cost
+ * ~6 ns an element; this mask has no branch. `X > 0` holds exactly for the bit patterns
+ * 1 … 0x7f800000 (the positive subnormals, normals and +∞; not ±0, negatives or NaNs), that
+ * is when `u = bits − 1` lies in [0, 0x7f800000): `u ≥ 0` and `u − 0x7f800000 < 0`, each a
+ * sign bit. (For bits = −2³¹, `u` wraps to 2³¹ − 1 and the second test fails.)
+ */
+function reluBits(X: Int32Array, V: Int32Array, OUT: Int32Array): void {
+  for (let i = 0, n = X.length; i < n; i++) {
+    const u = (X[i] - 1) | 0;
+    OUT[i] = V[i] & ~(u >> 31) & ((u - 0x7f800000) >> 31);
+  }
+}
+
+/** The same memory as `a`, read as int32 bit patterns. */
+function int32View(a: Float32Array): Int32Array {
+  return new Int32Array(a.buffer, a.byteOffset, a.length);
 }
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Rng } from "../random.ts";
 import { tensor, zeros } from "../tensor.ts";
 import { GELU, ReLU } from "./activation.ts";
 import { ShapeError } from "./module.ts";
@@ -23,4 +24,23 @@ Deno.test("GELU is the exact erf form, not the tanh approximation", () => {
   assert.ok(Math.abs(y.data[2] - 0.8413447460685429) < 1e-15);
   assert.ok(Math.abs(y.data[0] + 0.15865525393145707) < 1e-15);
   assert.equal(y.data[1], 0);
+});
+
+Deno.test("ReLU in float32 (a branch-free mask on the bits) keeps `x > 0` on every value", () => {
+  const special = [0, -0, 1, -1, Infinity, -Infinity, NaN, -NaN, 1e-45, -1e-45, 3.4e38, -3.4e38];
+  const x = Float32Array.from([...special, ...Array.from({ length: 64 }, () => 0)]);
+  new Rng(3).fillNormal(tensor(x.subarray(special.length), [64]));
+  // Bit patterns at the mask's edges: a negative NaN, the smallest-payload NaN after +∞,
+  // the largest finite float32, and the largest-payload positive NaN.
+  const bits = new Int32Array(x.buffer);
+  bits[7] = -1;
+  bits.set([0x7f800001, 0x7f7fffff, 0x7fffffff], special.length);
+  const d = Float32Array.from(x, (_, i) => i + 1);
+  const relu = new ReLU();
+  const y = relu.forward(tensor(x, [x.length])).data;
+  const dx = relu.backward(tensor(d, [d.length])).data;
+  for (let i = 0; i < x.length; i++) {
+    assert.ok(Object.is(y[i], x[i] > 0 ? x[i] : 0), `forward at ${x[i]}`);
+    assert.ok(Object.is(dx[i], x[i] > 0 ? d[i] : 0), `backward at ${x[i]}`);
+  }
 });

@@ -49,3 +49,23 @@ Deno.test("BatchNorm2D rejects bad shapes with errors that name the layer and sh
   assert.throws(() => bn.forward(zeros([1, 4, 2, 2], "float32")), /float32/);
   assert.throws(() => new BatchNorm2D(4, { momentum: 2 }), /momentum in \[0, 1\]/);
 });
+
+Deno.test("BatchNorm2D's batch variance stays accurate when the mean dwarfs the spread", () => {
+  // Mean 1e6, standard deviation 1: E[x²] − E[x]² would lose ~1e-4 of the variance here.
+  const x = new Rng(2).fillNormal(zeros([4, 2, 3, 5]), 1e6, 1);
+  const bn = new BatchNorm2D(2, { momentum: 1 }); // the running stats become the batch's
+  const y = bn.forward(x);
+  const [batch, C, H, W] = x.shape, area = H * W, count = batch * area;
+  for (let c = 0; c < C; c++) {
+    const values = [];
+    for (let n = 0; n < batch; n++) {
+      values.push(...x.data.subarray((n * C + c) * area, (n * C + c + 1) * area));
+    }
+    const mu = values.reduce((a, v) => a + v, 0) / count;
+    const variance = values.reduce((a, v) => a + (v - mu) ** 2, 0) / count;
+    assert.ok(Math.abs(bn.runningMean.data[c] - mu) < 1e-9);
+    assert.ok(Math.abs(bn.runningVar.data[c] / (variance * count / (count - 1)) - 1) < 1e-12);
+    const yc = (x.data[c * area] - mu) / Math.sqrt(variance + bn.eps);
+    assert.ok(Math.abs(y.data[c * area] - yc) < 1e-9);
+  }
+});
