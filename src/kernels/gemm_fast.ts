@@ -12,6 +12,7 @@ import {
   A_VIEW,
   ARGS,
   B_VIEW,
+  BYTES,
   CLAIMED,
   CONTROL_BYTES,
   DONE,
@@ -21,6 +22,7 @@ import {
   MAX_WORKERS,
   PACK,
   PACKED,
+  PAGE_BYTES,
   PARAMS,
   PART,
   SLOT,
@@ -63,7 +65,6 @@ export const PARALLEL_MIN_WORK = 1 << 18;
  */
 const STREAM_MIN_PANELS = 8;
 
-const PAGE = 65536;
 const align = (bytes: number) => (bytes + 63) & ~63;
 
 /** A running fast GEMM: {@linkcode FastGemm.gemm} to call it, `close()` to stop its Workers. */
@@ -88,6 +89,7 @@ export class FastGemm {
     this.#kernels = {
       tiles: instance.exports.gemm_tiles as Kernels["tiles"],
       packB: instance.exports.pack_b as Kernels["packB"],
+      packRun: instance.exports.pack_run as Kernels["packRun"],
     };
     this.#f32 = new Float32Array(memory.buffer);
     this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
@@ -279,6 +281,7 @@ export class FastGemm {
     const ctrl = this.#ctrl;
     Atomics.store(ctrl, DONE, 0);
     Atomics.store(ctrl, PACKED, 0);
+    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
     ctrl.set(
       [+transA, +transB, m, n, k, kp, rawA >> 2, rawB >> 2, pa >> 2, pb >> 2, parts]
         .concat([+stream, scratch >> 2]),
@@ -310,7 +313,7 @@ export class FastGemm {
   #reserve(bytes: number): void {
     const have = this.#memory.buffer.byteLength;
     if (bytes <= have) return;
-    this.#memory.grow(Math.ceil((bytes - have) / PAGE));
+    this.#memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
     this.#f32 = new Float32Array(this.#memory.buffer);
     this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
   }

@@ -158,6 +158,8 @@ export interface Kernels {
   /** `gemm_tiles(ip0, ip1, jp0, jp1, kp, pa, pb, pc, ldc, beta)`, addresses in bytes. */
   tiles: (...args: number[]) => void;
   packB: WasmPackB;
+  /** `pack_run(dst, src, ih0, iw0, len, C, H, W, kh, kw, sw)`: one run of an im2col panel. */
+  packRun: WasmPackB;
 }
 
 /**
@@ -195,7 +197,7 @@ export function runShare(
   else throw new Error("gemm: an im2col view as A is not supported");
   if (bView === null) {
     packB(f, pb, { data: f, offset: rawB }, transB === 1, n, k, kp, qb0, qb1, kernels.packB);
-  } else if (!stream) packBView(f, pb, rawB, bView, kp, qb0, qb1);
+  } else if (!stream) packBView(f, pb, rawB, bView, kp, qb0, qb1, kernels);
   if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
   for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
     spinWait(ctrl, PACKED, done);
@@ -204,7 +206,7 @@ export function runShare(
   if (ip0 >= ip1 || jp0 >= jp1) return;
   if (!stream || bView === null) return kernels.tiles(...Array.from(tiles));
   const buffer = scratch + part * kp * NR;
-  packBView(f, buffer, rawB, bView, kp, jp0, jp1, (q) => {
+  packBView(f, buffer, rawB, bView, kp, jp0, jp1, kernels, (q) => {
     // gemm_tiles finds panel q at pb + q·kp·NR floats: shift pb so that it lands on the buffer.
     kernels.tiles(ip0, ip1, q, q + 1, kp, pa * 4, (buffer - q * kp * NR) * 4, pc, ldc, beta);
   });
@@ -223,11 +225,12 @@ function packBView(
   kp: number,
   q0: number,
   q1: number,
+  kernels: Kernels,
   onPanel?: (q: number) => void,
 ): void {
   if (view.kind === "channels") packBChannels(f, at, raw, view, kp, q0, q1, onPanel);
   else if (view.transposed) packBIm2colT(f, at, raw, view, kp, q0, q1, onPanel);
-  else packBIm2col(f, at, raw, view, kp, q0, q1, onPanel);
+  else packBIm2col(f, at, raw, view, kp, q0, q1, kernels.packRun, onPanel);
 }
 
 /**
@@ -364,7 +367,8 @@ function packBChannels(
  * or zero where the tap falls in the padding.
  *
  * A panel's positions are cut into runs along one output row of one image (one run when the
- * output is at least `NR` wide), so that each tap reads a run of one input row.
+ * output is at least `NR` wide), so that each tap reads a run of one input row; the module's
+ * `pack_run` copies a run for every tap (with 128-bit moves inside the image).
  */
 function packBIm2col(
   f: Float32Array,
@@ -374,51 +378,23 @@ function packBIm2col(
   kp: number,
   q0: number,
   q1: number,
+  packRun: WasmPackB,
   onPanel?: (q: number) => void,
 ): void {
   const { channels, height: H, width: W, kernelH, kernelW, strideH, strideW, padH, padW } =
     geometry;
   const { outH, outW } = geometry;
   const L = outH * outW, n = images * L, HW = H * W, k = channels * kernelH * kernelW;
-  // Per run: its first lane, its length, its image's first element, and the input row and
-  // column its first position's window starts at.
-  const lane = new Int32Array(NR), len = new Int32Array(NR), image0 = new Int32Array(NR);
-  const ih0 = new Int32Array(NR), iw0 = new Int32Array(NR);
   const q1n = Math.min(q1, Math.ceil(n / NR));
   for (let q = q0; q < q1n; q++) {
     const j0 = q * NR, cols = Math.min(NR, n - j0);
-    let runs = 0;
-    for (let r = 0; r < cols; runs++) {
+    const dst = panelStart(f, at, q, cols, k, kp, onPanel !== undefined);
+    for (let r = 0, len = 0; r < cols; r += len) {
       const j = j0 + r, image = Math.floor(j / L), l = j - image * L;
       const oh = Math.floor(l / outW), ow = l - oh * outW;
-      lane[runs] = r;
-      len[runs] = Math.min(cols - r, outW - ow);
-      image0[runs] = raw + image * channels * HW;
-      ih0[runs] = oh * strideH - padH;
-      iw0[runs] = ow * strideW - padW;
-      r += len[runs];
-    }
-    let dst = panelStart(f, at, q, cols, k, kp, onPanel !== undefined);
-    for (let c = 0; c < channels; c++) {
-      for (let ki = 0; ki < kernelH; ki++) {
-        for (let kj = 0; kj < kernelW; kj++, dst += NR) {
-          for (let s = 0; s < runs; s++) {
-            const ih = ih0[s] + ki, d = dst + lane[s], count = len[s];
-            if ((ih >>> 0) >= H) { // (v >>> 0) < size: 0 <= v < size in one comparison
-              for (let r = 0; r < count; r++) f[d + r] = 0;
-              continue;
-            }
-            const row = image0[s] + c * HW + ih * W, iw = iw0[s] + kj;
-            if (iw >= 0 && iw + (count - 1) * strideW < W) {
-              for (let r = 0; r < count; r++) f[d + r] = f[row + iw + r * strideW];
-            } else {
-              for (let r = 0, w = iw; r < count; r++, w += strideW) {
-                f[d + r] = (w >>> 0) < W ? f[row + w] : 0;
-              }
-            }
-          }
-        }
-      }
+      len = Math.min(cols - r, outW - ow);
+      const x = raw + image * channels * HW, ih0 = oh * strideH - padH, iw0 = ow * strideW - padW;
+      packRun((dst + r) * 4, x * 4, ih0, iw0, len, channels, H, W, kernelH, kernelW, strideW);
     }
     onPanel?.(q);
   }

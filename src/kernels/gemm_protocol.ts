@@ -29,6 +29,10 @@ export const PACKED = 1;
  * `runShare` in `gemm_pack.ts`) and the float32 index of the streaming threads' buffers.
  */
 export const PACK = 2;
+/** Int32 index of the memory's size, in 64 KiB pages, when the current job was posted. */
+export const BYTES = 15;
+/** Bytes of a WebAssembly memory page. */
+export const PAGE_BYTES = 65536;
 /**
  * Int32 index of the description of `A` (16 int32s, see `encodeView` in `gemm_pack.ts`): dense, or a
  * view (`matrix_view.ts`) that the threads pack their panels from directly.

@@ -10,11 +10,13 @@
 import { type Kernels, runShare } from "./gemm_pack.ts";
 import {
   ARGS,
+  BYTES,
   DONE,
   GONE,
   IDLE,
   IDLE_MS,
   JOB,
+  PAGE_BYTES,
   PARAMS,
   PART,
   SLOT,
@@ -42,6 +44,7 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   const kernels: Kernels = {
     tiles: instance.exports.gemm_tiles as Kernels["tiles"],
     packB: instance.exports.pack_b as Kernels["packB"],
+    packRun: instance.exports.pack_run as Kernels["packRun"],
   };
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
   const at = PARAMS + slot * SLOT;
@@ -54,7 +57,10 @@ scope.onmessage = (event: MessageEvent<Start>) => {
       continue;
     }
     if (Atomics.load(ctrl, at + JOB) !== 1) continue;
-    // The memory may have grown since the last job: view it afresh.
+    // The memory may have grown since the last job: view it afresh. Another thread's grow
+    // does not always reach this thread's `memory.buffer` (a Worker started while the memory
+    // grew kept seeing the old length, and reads past it gave NaN); `grow(0)` refreshes it.
+    if (memory.buffer.byteLength < ctrl[BYTES] * PAGE_BYTES) memory.grow(0);
     runShare(
       new Float32Array(memory.buffer),
       ctrl,

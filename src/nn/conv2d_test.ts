@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type Gemm, gemmReference, setGemm } from "../kernels/gemm.ts";
 import { useFastKernels, useReferenceKernels } from "../kernels/gemm_fast.ts";
+import { IDLE_MS } from "../kernels/gemm_protocol.ts";
 import { Rng } from "../random.ts";
 import { clone, maxAbsDiff, zeros } from "../tensor.ts";
 import { Conv2D } from "./conv2d.ts";
@@ -178,4 +179,25 @@ Deno.test("Conv2D without inputGrad computes dW and db alike and returns zeros f
   assert.equal(maxAbsDiff(first.db!, full.db!), 0);
   assert.deepEqual(dx.shape, x.shape);
   assert.ok(dx.data.every((v) => v === 0));
+});
+
+Deno.test("Conv2D on the fast kernels stays right when a Worker restarts as the memory grows", async () => {
+  // A Worker that left when idle is restarted by the first product after; that product also
+  // grows the shared memory. The restarted Worker once kept the old length and packed NaNs.
+  await useFastKernels({ threads: 2 });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS + 300)); // the Worker leaves
+    const rng = new Rng(13);
+    const stem = new Conv2D(3, 16, 3, 1, { padding: 1, dtype: "float32", rng });
+    const conv = new Conv2D(16, 32, 3, 1, { padding: 1, dtype: "float32", rng });
+    const x = rng.fillUniform(zeros([128, 3, 32, 32], "float32"), 0, 1);
+    const y = conv.forward(stem.forward(x));
+    assert.ok(y.data.every(Number.isFinite), "every output is finite");
+    const first = clone(y.hi(2));
+    setGemm(gemmReference);
+    const want = conv.forward(stem.forward(x.hi(2)));
+    assert.ok(maxAbsDiff(first, want) < 1e-3, "the first two images match the plain kernels");
+  } finally {
+    useReferenceKernels();
+  }
 });

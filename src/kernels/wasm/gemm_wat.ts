@@ -177,6 +177,79 @@ export function gemmWat(
   emit(`      (br_if $pLoop (i32.lt_u (local.get $p) (local.get $k))))))`);
   emit(`)`);
 
+  // One run of an im2col panel straight from an image (see packBIm2col in gemm_pack.ts): for
+  // each window tap (c, ki, kj), the `len` output positions of one output row whose windows
+  // start at input (ih0, iw0 + r·sw), written to one lane range of the panel's row; zeros
+  // where a tap reads padding. Interior runs of a stride-1 layer are 128-bit copies.
+  emit(`(func (export "pack_run") (param $dst i32) (param $src i32) (param $ih0 i32)`);
+  emit(`  (param $iw0 i32) (param $len i32) (param $C i32) (param $H i32) (param $W i32)`);
+  emit(`  (param $kh i32) (param $kw i32) (param $sw i32)`);
+  emit(`  (local $c i32) (local $ki i32) (local $kj i32) (local $ih i32) (local $iw i32)`);
+  emit(`  (local $row i32) (local $r i32) (local $w i32) (local $chan i32) (local $plane i32)`);
+  emit(`  (local.set $chan (local.get $src))`);
+  emit(`  (local.set $plane (i32.shl (i32.mul (local.get $H) (local.get $W)) (i32.const 2)))`);
+  emit(`  (loop $cLoop`);
+  emit(`    (local.set $ki (i32.const 0))`);
+  emit(`    (loop $kiLoop`);
+  emit(`      (local.set $ih (i32.add (local.get $ih0) (local.get $ki)))`);
+  emit(
+    `      (local.set $row (i32.add (local.get $chan) (i32.shl (i32.mul (local.get $ih) (local.get $W)) (i32.const 2))))`,
+  );
+  emit(`      (local.set $kj (i32.const 0))`);
+  emit(`      (loop $kjLoop`);
+  emit(`        (local.set $iw (i32.add (local.get $iw0) (local.get $kj)))`);
+  emit(`        (local.set $r (i32.const 0))`);
+  emit(`        (if (i32.ge_u (local.get $ih) (local.get $H)) (then`);
+  emit(`          (loop $zero (if (i32.lt_u (local.get $r) (local.get $len)) (then`);
+  emit(
+    `            (f32.store (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2))) (f32.const 0))`,
+  );
+  emit(`            (local.set $r (i32.add (local.get $r) (i32.const 1))) (br $zero)))))`);
+  emit(`        (else (if (i32.and (i32.eq (local.get $sw) (i32.const 1))`);
+  emit(`            (i32.and (i32.ge_s (local.get $iw) (i32.const 0))`);
+  emit(`              (i32.le_s (i32.add (local.get $iw) (local.get $len)) (local.get $W))))`);
+  emit(`          (then`);
+  emit(
+    `            (loop $vec (if (i32.le_u (i32.add (local.get $r) (i32.const 4)) (local.get $len)) (then`,
+  );
+  emit(
+    `              (v128.store (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2)))`,
+  );
+  emit(
+    `                (v128.load (i32.add (local.get $row) (i32.shl (i32.add (local.get $iw) (local.get $r)) (i32.const 2)))))`,
+  );
+  emit(`              (local.set $r (i32.add (local.get $r) (i32.const 4))) (br $vec))))`);
+  emit(`            (loop $tail (if (i32.lt_u (local.get $r) (local.get $len)) (then`);
+  emit(
+    `              (f32.store (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2)))`,
+  );
+  emit(
+    `                (f32.load (i32.add (local.get $row) (i32.shl (i32.add (local.get $iw) (local.get $r)) (i32.const 2)))))`,
+  );
+  emit(`              (local.set $r (i32.add (local.get $r) (i32.const 1))) (br $tail)))))`);
+  emit(`          (else`);
+  emit(`            (local.set $w (local.get $iw))`);
+  emit(`            (loop $edge (if (i32.lt_u (local.get $r) (local.get $len)) (then`);
+  emit(
+    `              (f32.store (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2)))`,
+  );
+  emit(`                (if (result f32) (i32.lt_u (local.get $w) (local.get $W))`);
+  emit(
+    `                  (then (f32.load (i32.add (local.get $row) (i32.shl (local.get $w) (i32.const 2)))))`,
+  );
+  emit(`                  (else (f32.const 0))))`);
+  emit(`              (local.set $w (i32.add (local.get $w) (local.get $sw)))`);
+  emit(`              (local.set $r (i32.add (local.get $r) (i32.const 1))) (br $edge))))))))`);
+  emit(`        (local.set $dst (i32.add (local.get $dst) (i32.const ${NR * 4})))`);
+  emit(`        (local.set $kj (i32.add (local.get $kj) (i32.const 1)))`);
+  emit(`        (br_if $kjLoop (i32.lt_u (local.get $kj) (local.get $kw))))`);
+  emit(`      (local.set $ki (i32.add (local.get $ki) (i32.const 1)))`);
+  emit(`      (br_if $kiLoop (i32.lt_u (local.get $ki) (local.get $kh))))`);
+  emit(`    (local.set $chan (i32.add (local.get $chan) (local.get $plane)))`);
+  emit(`    (local.set $c (i32.add (local.get $c) (i32.const 1)))`);
+  emit(`    (br_if $cLoop (i32.lt_u (local.get $c) (local.get $C))))`);
+  emit(`)`);
+
   return [
     `(module`,
     `(import "env" "memory" (memory 1 65536 shared))`,
