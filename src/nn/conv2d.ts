@@ -77,6 +77,11 @@ export class Conv2D extends Layer {
   readonly padding: [number, number];
   /** Whether `backward` computes the gradient w.r.t. the input (else it returns zeros). */
   readonly inputGrad: boolean;
+  /**
+   * Whether `W` and `b` are trained (PyTorch's `requires_grad`); set it false to freeze them:
+   * `backward` then leaves `dW` and `db` at zero and optimizers skip them.
+   */
+  requiresGrad = true;
   /** The filters, `(outChannels, inChannels, kh, kw)`: PyTorch's `weight`. */
   W: Tensor;
   /** The bias, `(outChannels,)`, or null without one: PyTorch's `bias`. */
@@ -174,7 +179,12 @@ export class Conv2D extends Layer {
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     checkDelta(this.#name(), [batch, O, g.outH, g.outW], delta);
     const D = contiguous(delta).data, X = x.data, imageSize = X.length / batch;
-    const DB = this.db?.data;
+    const frozen = !this.requiresGrad;
+    if (frozen) {
+      this.dW.data.fill(0);
+      this.db?.data.fill(0);
+    }
+    const DB = frozen ? undefined : this.db?.data;
     if (DB) {
       DB.fill(0);
       for (let i = 0; i < batch * O; i++) {
@@ -192,17 +202,19 @@ export class Conv2D extends Layer {
       const dOut = channelRows(D.subarray(n0 * O * L), images, O, L);
       const xs = X.subarray(n0 * imageSize);
       // dW (O × CKK) += dOut (O × images·L) · colsᵀ (images·L × CKK).
-      gemm(
-        false,
-        false,
-        O,
-        CKK,
-        NL,
-        dOut,
-        im2colMatrix(xs, images, g, true),
-        this.dW.data,
-        n0 === 0 ? 0 : 1,
-      );
+      if (!frozen) {
+        gemm(
+          false,
+          false,
+          O,
+          CKK,
+          NL,
+          dOut,
+          im2colMatrix(xs, images, g, true),
+          this.dW.data,
+          n0 === 0 ? 0 : 1,
+        );
+      }
       const dxs = dx.data.subarray(n0 * imageSize);
       if (!this.inputGrad) continue;
       if (Wt && flipped) {
@@ -264,7 +276,8 @@ export class Conv2D extends Layer {
 
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */
   override ownParameters(): Parameter[] {
-    return weightAndBias(this.W, this.dW, this.b, this.db);
+    const params = weightAndBias(this.W, this.dW, this.b, this.db);
+    return this.requiresGrad ? params : params.map((p) => ({ ...p, requiresGrad: false }));
   }
 
   #name(): string {

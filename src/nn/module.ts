@@ -26,6 +26,11 @@ export interface NamedTensor {
 export interface Parameter extends NamedTensor {
   /** Its gradient from the last `backward`, summed over the batch; the layer's own tensor. */
   grad: Tensor;
+  /**
+   * False for a frozen parameter (PyTorch's `requires_grad`): its layer computes no gradient
+   * for it and optimizers leave it alone; it is still part of the model's state.
+   */
+  requiresGrad?: boolean;
 }
 
 /**

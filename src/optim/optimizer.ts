@@ -10,7 +10,8 @@ import type { Module, Parameter } from "../nn/module.ts";
 import { clone, dtypeOf, formatShape, isContiguous, sameShape, type Tensor } from "../tensor.ts";
 
 /**
- * Where an optimizer gets its parameters, read again at every `step` and `zeroGrad`:
+ * Where an optimizer gets its parameters, read again at every `step` and `zeroGrad` (frozen
+ * ones, with `requiresGrad: false`, left out):
  *
  * - a `Module`: its `parameters()` are called each time, so a layer that replaces its
  *   gradient tensor in `backward` (as `Conv1D` does, `this.dW = …`) is still seen;
@@ -54,9 +55,14 @@ export interface OptimizerState {
  * ```
  */
 export function resolveParams(source: ParamSource): readonly Parameter[] {
-  if (typeof source === "function") return source();
-  if (Array.isArray(source)) return source;
-  return (source as Module).parameters();
+  const params = typeof source === "function"
+    ? source()
+    : Array.isArray(source)
+    ? source
+    : (source as Module).parameters();
+  return params.some((p) => p.requiresGrad === false)
+    ? params.filter((p) => p.requiresGrad !== false)
+    : params;
 }
 
 /**

@@ -42,6 +42,12 @@ const OVERRIDES: [
   parse: (v: string) => unknown,
 ][] = [
   ["--arch <name>", "arch", "architecture: vgg or resnet", String],
+  [
+    "--whiten <bool>",
+    "whiten",
+    "fix the first layer to whitening filters of the data's 3×3 patches (true/false)",
+    bool,
+  ],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],

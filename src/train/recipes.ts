@@ -13,6 +13,11 @@ export interface TrainConfig {
   /** The recipe this started from. */
   recipe: string;
   arch: Architecture;
+  /**
+   * Whether the stem's filters are fixed to whitening filters of the training images' 3×3
+   * patches (`whitening.ts`) instead of learned. Absent in checkpoints of older runs: false.
+   */
+  whiten: boolean;
   /** Channels of the stem and the three stages. */
   widths: [number, number, number, number];
   epochs: number;
@@ -40,6 +45,7 @@ export interface TrainConfig {
 
 const BASE: Omit<TrainConfig, "recipe"> = {
   arch: "vgg",
+  whiten: false,
   widths: [16, 32, 64, 128],
   epochs: 2,
   batchSize: 128,
@@ -115,6 +121,7 @@ export function checkConfig(c: TrainConfig): TrainConfig {
     ARCHITECTURES.includes(c.arch),
     `--arch must be one of ${ARCHITECTURES.join(", ")}, got "${c.arch}"`,
   );
+  need(typeof c.whiten === "boolean", `--whiten must be true or false, got ${c.whiten}`);
   need(
     c.widths.length === 4 && c.widths.every((w) => int(w, 1)),
     `--widths must be four positive integers like 32,64,128,256, got ${c.widths.join(",")}`,

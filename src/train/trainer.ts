@@ -9,6 +9,7 @@
 import type { ImageSet } from "../data/cifar10.ts";
 import { Cifar10Loader } from "../data/loader.ts";
 import { UserError } from "../errors.ts";
+import type { Conv2D } from "../nn/conv2d.ts";
 import { crossEntropy } from "../nn/loss.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { countParameters } from "../nn/state.ts";
@@ -23,6 +24,7 @@ import { buildModel, macsPerImage } from "./models.ts";
 import { plotSvg } from "./plot.ts";
 import { EpochProgress } from "./progress.ts";
 import { checkConfig, type TrainConfig } from "./recipes.ts";
+import { whiteningFilters } from "./whitening.ts";
 
 /** The images a run uses; `val` and `test` may be absent. */
 export interface TrainData {
@@ -134,7 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `${files.checkpoint} was not written by the trainer, so it cannot be resumed.`,
       );
     }
-    config = checkConfig(saved.config);
+    config = checkConfig({ ...saved.config, whiten: saved.config.whiten ?? false });
     state = {
       epoch: saved.epoch,
       batch: saved.batch,
@@ -168,6 +170,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
   });
+  if (config.whiten) {
+    // The stem is the first layer; its fixed filters come from the data (or the checkpoint).
+    const stem = model.layers[0] as Conv2D;
+    stem.requiresGrad = false;
+    if (!options.resume) stem.W.data.set(whiteningFilters(train, stem.outChannels));
+  }
   if (options.resume) {
     await loadCheckpoint(files.checkpoint, { model, optimizer });
     log(`Resuming ${files.checkpoint} at epoch ${state.epoch + 1}, batch ${state.batch + 1}.`);
