@@ -90,6 +90,7 @@ export class FastGemm {
       tiles: instance.exports.gemm_tiles as Kernels["tiles"],
       packB: instance.exports.pack_b as Kernels["packB"],
       packRun: instance.exports.pack_run as Kernels["packRun"],
+      packTap: instance.exports.pack_tap as Kernels["packTap"],
     };
     this.#f32 = new Float32Array(memory.buffer);
     this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);

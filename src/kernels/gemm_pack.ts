@@ -160,6 +160,8 @@ export interface Kernels {
   packB: WasmPackB;
   /** `pack_run(dst, src, ih0, iw0, len, C, H, W, kh, kw, sw)`: one run of an im2col panel. */
   packRun: WasmPackB;
+  /** `pack_tap(dst, src, ki, kj, sh, sw, ph, pw, H, W, outH, outW, images, imageBytes)`. */
+  packTap: WasmPackB;
 }
 
 /**
@@ -229,7 +231,7 @@ function packBView(
   onPanel?: (q: number) => void,
 ): void {
   if (view.kind === "channels") packBChannels(f, at, raw, view, kp, q0, q1, onPanel);
-  else if (view.transposed) packBIm2colT(f, at, raw, view, kp, q0, q1, onPanel);
+  else if (view.transposed) packBIm2colT(f, at, raw, view, kp, q0, q1, kernels.packTap, onPanel);
   else packBIm2col(f, at, raw, view, kp, q0, q1, kernels.packRun, onPanel);
 }
 
@@ -403,8 +405,8 @@ function packBIm2col(
 /**
  * Packs panels `[q0, q1)` of `B`, the transpose of the im2col matrix of the images at
  * `f[raw]` (`images·L × channels·kh·kw`), straight from the images: panel `q` covers window
- * taps `q·NR ..` and each of its rows `p` (an output position) reads those taps. It goes one
- * output row at a time, each tap reading a run of one input row.
+ * taps `q·NR ..`, and the module's `pack_tap` fills one tap's lane, reading that tap at every
+ * output position (a panel row each).
  */
 function packBIm2colT(
   f: Float32Array,
@@ -414,44 +416,36 @@ function packBIm2colT(
   kp: number,
   q0: number,
   q1: number,
+  packTap: WasmPackB,
   onPanel?: (q: number) => void,
 ): void {
   const { channels, height: H, width: W, kernelH, kernelW, strideH, strideW, padH, padW } =
     geometry;
   const { outH, outW } = geometry;
   const taps = kernelH * kernelW, n = channels * taps, HW = H * W;
-  // Per tap of the panel: its row in the window, its offset from the image's first element
-  // at output position (0, 0), and the output columns [w0, w1) where it reads the input.
-  const tapH = new Int32Array(NR), offset = new Int32Array(NR);
-  const w0 = new Int32Array(NR), w1 = new Int32Array(NR);
   const q1n = Math.min(q1, Math.ceil(n / NR));
   for (let q = q0; q < q1n; q++) {
     const t0 = q * NR, cols = Math.min(NR, n - t0);
+    const dst = panelStart(f, at, q, cols, images * outH * outW, kp, onPanel !== undefined);
     for (let r = 0; r < cols; r++) {
       const c = Math.floor((t0 + r) / taps), tap = t0 + r - c * taps;
-      const ki = Math.floor(tap / kernelW), kj = tap - ki * kernelW, sw = kj - padW;
-      tapH[r] = ki;
-      offset[r] = c * HW + sw;
-      w0[r] = Math.min(outW, sw >= 0 ? 0 : Math.ceil(-sw / strideW));
-      w1[r] = Math.max(w0[r], Math.min(outW, Math.floor((W - 1 - sw) / strideW) + 1));
-    }
-    let dst = panelStart(f, at, q, cols, images * outH * outW, kp, onPanel !== undefined);
-    for (let image = 0; image < images; image++) {
-      const x = raw + image * channels * HW;
-      for (let oh = 0; oh < outH; oh++, dst += outW * NR) {
-        for (let r = 0; r < cols; r++) {
-          const ih = oh * strideH - padH + tapH[r], a = w0[r], b = w1[r];
-          if ((ih >>> 0) >= H) {
-            for (let ow = 0, d = dst + r; ow < outW; ow++, d += NR) f[d] = 0;
-            continue;
-          }
-          const src = x + offset[r] + ih * W;
-          let d = dst + r, ow = 0;
-          for (; ow < a; ow++, d += NR) f[d] = 0;
-          for (; ow < b; ow++, d += NR) f[d] = f[src + ow * strideW];
-          for (; ow < outW; ow++, d += NR) f[d] = 0;
-        }
-      }
+      const ki = Math.floor(tap / kernelW), kj = tap - ki * kernelW;
+      packTap(
+        (dst + r) * 4,
+        (raw + c * HW) * 4,
+        ki,
+        kj,
+        strideH,
+        strideW,
+        padH,
+        padW,
+        H,
+        W,
+        outH,
+        outW,
+        images,
+        channels * HW * 4,
+      );
     }
     onPanel?.(q);
   }

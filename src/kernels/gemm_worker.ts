@@ -45,6 +45,7 @@ scope.onmessage = (event: MessageEvent<Start>) => {
     tiles: instance.exports.gemm_tiles as Kernels["tiles"],
     packB: instance.exports.pack_b as Kernels["packB"],
     packRun: instance.exports.pack_run as Kernels["packRun"],
+    packTap: instance.exports.pack_tap as Kernels["packTap"],
   };
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
   const at = PARAMS + slot * SLOT;

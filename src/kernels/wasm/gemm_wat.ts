@@ -250,6 +250,48 @@ export function gemmWat(
   emit(`    (br_if $cLoop (i32.lt_u (local.get $c) (local.get $C))))`);
   emit(`)`);
 
+  // One lane of a panel of the transposed im2col matrix (see packBIm2colT in gemm_pack.ts):
+  // window tap (ki, kj) of one channel, at every output position of every image in turn,
+  // one position per panel row (NR floats apart); zeros where the tap reads padding.
+  emit(`(func (export "pack_tap") (param $dst i32) (param $src i32) (param $ki i32)`);
+  emit(`  (param $kj i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $pw i32)`);
+  emit(`  (param $H i32) (param $W i32) (param $outH i32) (param $outW i32) (param $images i32)`);
+  emit(`  (param $imageBytes i32)`);
+  emit(`  (local $n i32) (local $oh i32) (local $ow i32) (local $ih i32) (local $iw i32)`);
+  emit(`  (local $row i32)`);
+  emit(`  (loop $image`);
+  emit(`    (local.set $oh (i32.const 0))`);
+  emit(`    (loop $rows`);
+  emit(
+    `      (local.set $ih (i32.add (i32.sub (i32.mul (local.get $oh) (local.get $sh)) (local.get $ph)) (local.get $ki)))`,
+  );
+  emit(
+    `      (local.set $row (i32.add (local.get $src) (i32.shl (i32.mul (local.get $ih) (local.get $W)) (i32.const 2))))`,
+  );
+  emit(
+    `      (local.set $iw (i32.sub (local.get $kj) (local.get $pw)))`,
+  );
+  emit(`      (local.set $ow (i32.const 0))`);
+  emit(`      (loop $cols`);
+  emit(`        (f32.store (local.get $dst)`);
+  emit(
+    `          (if (result f32) (i32.and (i32.lt_u (local.get $ih) (local.get $H)) (i32.lt_u (local.get $iw) (local.get $W)))`,
+  );
+  emit(
+    `            (then (f32.load (i32.add (local.get $row) (i32.shl (local.get $iw) (i32.const 2)))))`,
+  );
+  emit(`            (else (f32.const 0))))`);
+  emit(`        (local.set $dst (i32.add (local.get $dst) (i32.const ${NR * 4})))`);
+  emit(`        (local.set $iw (i32.add (local.get $iw) (local.get $sw)))`);
+  emit(`        (local.set $ow (i32.add (local.get $ow) (i32.const 1)))`);
+  emit(`        (br_if $cols (i32.lt_u (local.get $ow) (local.get $outW))))`);
+  emit(`      (local.set $oh (i32.add (local.get $oh) (i32.const 1)))`);
+  emit(`      (br_if $rows (i32.lt_u (local.get $oh) (local.get $outH))))`);
+  emit(`    (local.set $src (i32.add (local.get $src) (local.get $imageBytes)))`);
+  emit(`    (local.set $n (i32.add (local.get $n) (i32.const 1)))`);
+  emit(`    (br_if $image (i32.lt_u (local.get $n) (local.get $images))))`);
+  emit(`)`);
+
   return [
     `(module`,
     `(import "env" "memory" (memory 1 65536 shared))`,
