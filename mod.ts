@@ -36,6 +36,7 @@ export * from "./src/nn/flatten.ts";
 export * from "./src/nn/sequential.ts";
 export * from "./src/nn/residual.ts";
 export * from "./src/kernels/gemm.ts";
+export * from "./src/kernels/matrix_view.ts";
 export * from "./src/momentum.ts";
 export * from "./src/numeric/exact_decimal.ts";
 export * from "./src/numeric/interval.ts";

@@ -1,7 +1,10 @@
 /**
  * The fast float32 matrix multiply: WebAssembly SIMD (relaxed-SIMD fused multiply-add where
  * the runtime has it) built from `wasm/gemm_wat.ts`, cache-blocked and register-tiled over
- * packed panels, split across Workers that share its memory. Float64 calls fall through to
+ * packed panels, split across Workers that share its memory. Operands may be views of a batch
+ * of images (`matrix_view.ts`): the threads then pack their panels straight from the images
+ * (im2col runs and taps copied by the module's `pack_run` and `pack_tap`), and stream each
+ * panel of an im2col `B` through cache when `A` has enough rows. Float64 calls fall through to
  * {@linkcode gemmReference}, which also stays the oracle the tests compare against.
  *
  * @module
