@@ -4,7 +4,10 @@
  * packed panels, split across Workers that share its memory. Operands may be views of a batch
  * of images (`matrix_view.ts`): the threads then pack their panels straight from the images
  * (im2col runs and taps copied by the module's `pack_run` and `pack_tap`), and stream each
- * panel of an im2col `B` through cache when `A` has enough rows. Float64 calls fall through to
+ * panel of an im2col `B` through cache when `A` has enough rows. A 3 × 3 stride-1 convolution
+ * (forward, and the input gradient, which is one too) packs nothing of `B`: the module's
+ * `conv_direct` reads each tap's values from the zero-padded images themselves, its tiles
+ * two vectors of four output positions. Float64 calls fall through to
  * {@linkcode gemmReference}, which also stays the oracle the tests compare against.
  *
  * @module
@@ -18,6 +21,7 @@ import {
   BYTES,
   CLAIMED,
   CONTROL_BYTES,
+  DIRECT,
   DONE,
   GONE,
   IDLE,
@@ -25,24 +29,30 @@ import {
   MAX_WORKERS,
   PACK,
   PACKED,
+  PACKED_B,
   PAGE_BYTES,
   PARAMS,
   PART,
   SLOT,
   spinWait,
   STATE,
+  STREAMED_B,
 } from "./gemm_protocol.ts";
-import { cut, encodeView, type Kernels, runShare } from "./gemm_pack.ts";
+import { cut, encodeView, type Kernels, kernelsOf, packA, runShare } from "./gemm_pack.ts";
 import {
+  type ChannelRows,
   checkTransposes,
   gatherChannels,
+  type Im2ColMatrix,
   isView,
+  type Operand,
   scatterChannels,
   storage,
   storageSize,
 } from "./matrix_view.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
-import { MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
+import { DIRECT_KERNEL, MR, NR, UNROLL } from "./wasm/gemm_wat.ts";
+import type { FloatArray } from "../tensor.ts";
 
 const decode = (b64: string) => Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
 
@@ -89,12 +99,7 @@ export class FastGemm {
     this.#workers = new Array(helpers).fill(null);
     this.threads = helpers + 1;
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
-    this.#kernels = {
-      tiles: instance.exports.gemm_tiles as Kernels["tiles"],
-      packB: instance.exports.pack_b as Kernels["packB"],
-      packRun: instance.exports.pack_run as Kernels["packRun"],
-      packTap: instance.exports.pack_tap as Kernels["packTap"],
-    };
+    this.#kernels = kernelsOf(instance);
     this.#f32 = new Float32Array(memory.buffer);
     this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
   }
@@ -247,6 +252,9 @@ export class FastGemm {
       if (beta === 0) storage(c).fill(0, 0, m * n);
       return;
     }
+    if (beta === 0 && directConvolution(transA, a, b, c)) {
+      return this.#runDirect(threads, m, k, a as Float32Array, b as Im2ColMatrix, c as ChannelRows);
+    }
     const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
     const kp = Math.ceil(k / UNROLL) * UNROLL; // the depth of the packed panels
     const helpers = m * n * k >= PARALLEL_MIN_WORK
@@ -288,7 +296,7 @@ export class FastGemm {
     ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
     ctrl.set(
       [+transA, +transB, m, n, k, kp, rawA >> 2, rawB >> 2, pa >> 2, pb >> 2, parts]
-        .concat([+stream, scratch >> 2]),
+        .concat([stream ? STREAMED_B : PACKED_B, scratch >> 2]),
       PACK,
     );
     encodeView(ctrl, A_VIEW, a);
@@ -313,6 +321,58 @@ export class FastGemm {
     else for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
   }
 
+  /**
+   * `C = A · B` for a 3 × 3 stride-1 convolution (see {@linkcode directConvolution}): `A` the
+   * filters, `B` the im2col view of a chunk of images, `C` its output channels. The filters
+   * are packed here; the images are copied in and each thread pads and convolves its share
+   * of them with the module's `conv_direct`, writing its outputs where `C` expects them.
+   */
+  #runDirect(
+    threads: number,
+    m: number,
+    k: number,
+    a: Float32Array,
+    b: Im2ColMatrix,
+    c: ChannelRows,
+  ): void {
+    const { images, geometry: g } = b;
+    const C = g.channels, HW = g.height * g.width, L = g.outH * g.outW;
+    const padded = (g.height + 2 * g.padH) * (g.width + 2 * g.padW);
+    const mp = Math.ceil(m / MR);
+    const pa = CONTROL_BYTES;
+    const pb = align(pa + mp * MR * k * 4);
+    const pc = align(pb + images * C * padded * 4);
+    const raw = align(pc + images * m * L * 4);
+    this.#reserve(raw + images * C * HW * 4);
+    const f = this.#f32, ctrl = this.#ctrl;
+    packA(f, pa >> 2, { data: a, offset: 0 }, false, m, k, k, 0, mp);
+    f.set(b.x.subarray(0, images * C * HW), raw >> 2);
+    const helpers = m * images * L * k >= PARALLEL_MIN_WORK
+      ? this.#claim(Math.min(threads, images) - 1)
+      : [];
+    const parts = helpers.length + 1;
+    Atomics.store(ctrl, DONE, 0);
+    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
+    ctrl.set([0, 0, m, images * L, k, k, 0, raw >> 2, pa >> 2, pb >> 2, parts, DIRECT, 0], PACK);
+    encodeView(ctrl, B_VIEW, b);
+    // Where gemm_tiles would have its column panels, a direct job has its images.
+    const args = (part: number) =>
+      [0, mp, cut(images, parts, part), cut(images, parts, part + 1)]
+        .concat([k, pa, pb, pc, L * 4, 0]);
+    for (const [i, slot] of helpers.entries()) {
+      const at = PARAMS + slot * SLOT;
+      ctrl.set(args(i + 1), at + ARGS);
+      ctrl[at + PART] = i + 1;
+      Atomics.store(ctrl, at + JOB, 1);
+      Atomics.notify(ctrl, at + JOB);
+    }
+    runShare(f, ctrl, 0, this.#kernels, args(0));
+    for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
+      spinWait(ctrl, DONE, done);
+    }
+    c.data.set(f.subarray(pc >> 2, (pc >> 2) + images * m * L));
+  }
+
   /** Grows the memory to at least `bytes` and refreshes the views on it. */
   #reserve(bytes: number): void {
     const have = this.#memory.buffer.byteLength;
@@ -321,6 +381,31 @@ export class FastGemm {
     this.#f32 = new Float32Array(this.#memory.buffer);
     this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
   }
+}
+
+/**
+ * Whether `op(A) · B` into `C` is a convolution `conv_direct` runs: `A` the dense filters of a
+ * 3 × 3, stride-1 convolution, `B` the im2col view of its images, `C` its output channels,
+ * with output rows a multiple of 4 wide and a multiple of 8 positions per image (a tile is two
+ * vectors of four positions).
+ *
+ * @example
+ * ```ts
+ * directConvolution(false, W, im2colMatrix(x, 8, g), channelRows(y, 8, 16, 1024)); // true
+ * ```
+ */
+export function directConvolution(
+  transA: boolean,
+  a: Operand,
+  b: Operand,
+  c: FloatArray | ChannelRows,
+): boolean {
+  if (transA || isView(a) || !isView(b) || b.kind !== "im2col" || b.transposed) return false;
+  if (!isView(c) || c.kind !== "channels") return false;
+  const g = b.geometry;
+  return g.kernelH === DIRECT_KERNEL && g.kernelW === DIRECT_KERNEL && g.strideH === 1 &&
+    g.strideW === 1 && g.outW % 4 === 0 && (g.outH * g.outW) % 8 === 0 &&
+    c.L === g.outH * g.outW && c.images === b.images;
 }
 
 let running: FastGemm | null = null;

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { Rng } from "../random.ts";
 import { gemm, gemmReference } from "./gemm.ts";
-import { FastGemm, hasRelaxedSimd, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
+import {
+  directConvolution,
+  FastGemm,
+  hasRelaxedSimd,
+  useFastKernels,
+  useReferenceKernels,
+} from "./gemm_fast.ts";
+import { convGeometry } from "./im2col.ts";
+import { channelRows, im2colMatrix } from "./matrix_view.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { IDLE_MS } from "./gemm_protocol.ts";
 
@@ -109,4 +117,22 @@ Deno.test("an idle Worker leaves; the next large product or ready() starts it ag
   } finally {
     fast.close();
   }
+});
+
+Deno.test("directConvolution takes 3 × 3 stride-1 convolutions whose tiles fit the rows", () => {
+  const geometry = (size: number, kernel: number, stride: number) =>
+    convGeometry(3, size, size, [kernel, kernel], [stride, stride], [1, 1]);
+  const W = new Float32Array(4 * 27), x = new Float32Array(2 * 3 * 8 * 8);
+  const out = (L: number) => channelRows(new Float32Array(2 * 4 * L), 2, 4, L);
+  const g = geometry(8, 3, 1);
+  assert.ok(directConvolution(false, W, im2colMatrix(x, 2, g), out(64)));
+  assert.ok(!directConvolution(true, W, im2colMatrix(x, 2, g), out(64)), "transposed filters");
+  assert.ok(!directConvolution(false, W, im2colMatrix(x, 2, g, true), out(64)), "transposed B");
+  assert.ok(!directConvolution(false, W, im2colMatrix(x, 2, g), new Float32Array(512)), "dense C");
+  assert.ok(!directConvolution(false, W, im2colMatrix(x, 2, geometry(8, 3, 2)), out(16)), "stride");
+  assert.ok(!directConvolution(false, W, im2colMatrix(x, 2, geometry(8, 5, 1)), out(36)), "5 × 5");
+  assert.ok(
+    !directConvolution(false, W, im2colMatrix(x, 2, geometry(6, 3, 1)), out(36)),
+    "rows of 6",
+  );
 });

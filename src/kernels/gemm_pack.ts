@@ -7,7 +7,7 @@
  * @module
  */
 
-import { A_VIEW, B_VIEW, PACK, PACKED, spinWait } from "./gemm_protocol.ts";
+import { A_VIEW, B_VIEW, DIRECT, PACK, PACKED, spinWait, STREAMED_B } from "./gemm_protocol.ts";
 import type { ConvGeometry } from "./im2col.ts";
 import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
@@ -162,6 +162,23 @@ export interface Kernels {
   packRun: WasmPackB;
   /** `pack_tap(dst, src, ki, kj, sh, sw, ph, pw, H, W, outH, outW, images, imageBytes)`. */
   packTap: WasmPackB;
+  /** `conv_direct(pa, x, n0, n1, C, Hp, Wp, outW, L, y, O, kp)`: see `wasm/gemm_wat.ts`. */
+  convDirect: WasmPackB;
+  /** `pad_images(dst, src, planes, H, W, ph, pw)`: see `wasm/gemm_wat.ts`. */
+  padImages: WasmPackB;
+}
+
+/** The module's exports as {@linkcode Kernels}. */
+export function kernelsOf(instance: WebAssembly.Instance): Kernels {
+  const e = instance.exports as Record<string, WasmPackB>;
+  return {
+    tiles: e.gemm_tiles,
+    packB: e.pack_b,
+    packRun: e.pack_run,
+    packTap: e.pack_tap,
+    convDirect: e.conv_direct,
+    padImages: e.pad_images,
+  };
 }
 
 /**
@@ -188,8 +205,10 @@ export function runShare(
   kernels: Kernels,
   tiles: ArrayLike<number>,
 ): void {
-  const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts, stream, scratch] = ctrl
+  const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts, mode, scratch] = ctrl
     .subarray(PACK, PACK + 13);
+  if (mode === DIRECT) return runDirect(ctrl, m, rawB, kernels, tiles);
+  const stream = mode === STREAMED_B;
   const mp = Math.ceil(m / MR), np = Math.ceil(n / NR);
   const qa0 = cut(mp, parts, part), qa1 = cut(mp, parts, part + 1);
   const qb0 = cut(np, parts, part), qb1 = cut(np, parts, part + 1);
@@ -212,6 +231,38 @@ export function runShare(
     // gemm_tiles finds panel q at pb + q·kp·NR floats: shift pb so that it lands on the buffer.
     kernels.tiles(ip0, ip1, q, q + 1, kp, pa * 4, (buffer - q * kp * NR) * 4, pc, ldc, beta);
   });
+}
+
+/**
+ * One thread's part of a {@linkcode DIRECT} job: `tiles` holds, where `gemm_tiles` would have
+ * its column panels, the thread's images `[n0, n1)`, then `kp`, the byte addresses of the
+ * packed `A`, of the padded images and of the output (`C`, image by image). It pads its own
+ * images (from the copy at `f[raw]`) and convolves them; it waits for no other thread.
+ */
+function runDirect(
+  ctrl: Int32Array,
+  m: number,
+  raw: number,
+  kernels: Kernels,
+  tiles: ArrayLike<number>,
+): void {
+  const view = decodeView(ctrl, B_VIEW);
+  if (view?.kind !== "im2col") throw new Error("gemm: a direct job needs an im2col view as B");
+  const [, , n0, n1, kp, pa, padded, y] = Array.from(tiles);
+  const { channels: C, height: H, width: W, padH, padW, outW, outH } = view.geometry;
+  const Hp = H + 2 * padH, Wp = W + 2 * padW;
+  if (n0 >= n1) return;
+  const planes = (n1 - n0) * C;
+  kernels.padImages(
+    padded + n0 * C * Hp * Wp * 4,
+    (raw + n0 * C * H * W) * 4,
+    planes,
+    H,
+    W,
+    padH,
+    padW,
+  );
+  kernels.convDirect(pa, padded, n0, n1, C, Hp, Wp, outW, outH * outW, y, m, kp);
 }
 
 /**

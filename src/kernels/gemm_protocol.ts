@@ -25,10 +25,21 @@ export const PACKED = 1;
 /**
  * Int32 index of the current job's packing fields, in this order: `transA`, `transB`, `m`,
  * `n`, `k`, `kp`, the float32 indices of the plain copies of `A` and `B` and of the packed
- * `A` and `B`, the number of parts the job is split in, whether `B` is streamed (see
- * `runShare` in `gemm_pack.ts`) and the float32 index of the streaming threads' buffers.
+ * `A` and `B`, the number of parts the job is split in, how `B` is read (one of
+ * {@linkcode PACKED_B}, {@linkcode STREAMED_B}, {@linkcode DIRECT}; see `runShare` in
+ * `gemm_pack.ts`) and the float32 index of the streaming threads' buffers.
  */
 export const PACK = 2;
+/** Mode: every thread packs its share of `B`'s panels, then all run their tiles. */
+export const PACKED_B = 0;
+/** Mode: each thread packs its own panels of `B` one at a time and runs their tiles at once. */
+export const STREAMED_B = 1;
+/**
+ * Mode: a 3 × 3 stride-1 convolution run by `conv_direct`, which reads `B`'s values from the
+ * zero-padded images rather than from packed panels; the threads split the images (the
+ * packed-`B` field then locates the padded images).
+ */
+export const DIRECT = 2;
 /** Int32 index of the memory's size, in 64 KiB pages, when the current job was posted. */
 export const BYTES = 15;
 /** Bytes of a WebAssembly memory page. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Kernels, runShare } from "./gemm_pack.ts";
+import { kernelsOf, runShare } from "./gemm_pack.ts";
 import {
   ARGS,
   BYTES,
@@ -41,12 +41,7 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   scope.onmessage = null;
   const { module, memory, slot } = event.data;
   const instance = new WebAssembly.Instance(module, { env: { memory } });
-  const kernels: Kernels = {
-    tiles: instance.exports.gemm_tiles as Kernels["tiles"],
-    packB: instance.exports.pack_b as Kernels["packB"],
-    packRun: instance.exports.pack_run as Kernels["packRun"],
-    packTap: instance.exports.pack_tap as Kernels["packTap"],
-  };
+  const kernels = kernelsOf(instance);
   const ctrl = new Int32Array(memory.buffer, 0, PARAMS + (slot + 1) * SLOT);
   const at = PARAMS + slot * SLOT;
   Atomics.store(ctrl, at + STATE, IDLE);

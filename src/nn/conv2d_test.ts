@@ -132,11 +132,15 @@ Deno.test("Conv2D rejects bad shapes with errors that name the layer and shapes"
   assert.throws(() => new Conv2D(3, 8, 3, 1, { padding: -1 }), /padding must be an integer >= 0/);
 });
 
-Deno.test("Conv2D in float32 on the fast kernels equals the plain ones (flipped-filter dx, strided dcols)", async () => {
+Deno.test("Conv2D in float32 on the fast kernels equals the plain ones (direct, flipped-filter dx, strided dcols)", async () => {
   const rng = new Rng(11);
   const cases: [number, number, number, number, number, number, number][] = [
-    // batch, in, out, size, kernel, stride, padding: dx by the flipped convolution...
+    // batch, in, out, size, kernel, stride, padding: 3 × 3 stride 1, run by conv_direct (rows
+    // of 16, of 8: one row a tile, of 4: two rows a tile; out channels not a multiple of MR)...
     [5, 3, 50, 16, 3, 1, 1],
+    [3, 7, 16, 8, 3, 1, 1],
+    [4, 20, 13, 4, 3, 1, 1],
+    // ...dx by the flipped convolution through packed panels...
     [3, 8, 12, 9, 3, 1, 2],
     [2, 4, 6, 7, 5, 1, 0],
     // ...and by Wᵀ·delta then col2im (a stride, a padding wider than the window).

@@ -292,6 +292,8 @@ export function gemmWat(
   emit(`    (br_if $image (i32.lt_u (local.get $n) (local.get $images))))`);
   emit(`)`);
 
+  lines.push(...directWat(MR, relaxed));
+
   return [
     `(module`,
     `(import "env" "memory" (memory 1 65536 shared))`,
@@ -299,4 +301,186 @@ export function gemmWat(
     `)`,
     "",
   ].join("\n");
+}
+
+/** The window the direct convolution (`conv_direct`) is generated for: 3 × 3, stride 1. */
+export const DIRECT_KERNEL = 3;
+
+/**
+ * WAT of the direct convolution, which multiplies a 3 × 3, stride-1 convolution's filters by
+ * its im2col matrix without packing that matrix: the `8` output positions of a tile are two
+ * vectors of four consecutive positions, each a row segment of the zero-padded images, so
+ * every tap's `B` values are one unaligned 128-bit load from the image itself.
+ *
+ * - `pad_images(dst, src, planes, H, W, ph, pw)` copies `planes` planes of `H × W` floats
+ *   into planes of `(H + 2ph) × (W + 2pw)` with a border of zeros.
+ * - `conv_direct(pa, x, n0, n1, C, Hp, Wp, outW, L, y, O, kp)` computes, for images `[n0,
+ *   n1)` of the padded images at `x` (`C` planes of `Hp × Wp` each), the `O` output channels
+ *   (`L` positions each, image after image, from `y`) as `A · im2col`, `A` packed by panels
+ *   of `MR` rows and depth `kp = 9C` at `pa`. Needs `outW` and `L` multiples of 4 and 8.
+ */
+function directWat(MR: number, relaxed: boolean): string[] {
+  const K = DIRECT_KERNEL;
+  const lines: string[] = [];
+  const emit = (s: string) => lines.push(s);
+  const acc = (r: number, v: number) => `$c${r}_${v}`;
+  const madd = (x: string, y: string, z: string) =>
+    relaxed ? `(f32x4.relaxed_madd ${x} ${y} ${z})` : `(f32x4.add (f32x4.mul ${x} ${y}) ${z})`;
+
+  // One tile: rows [0, rows) of C at c (rows ldc bytes apart; its two vectors at c and c + 16)
+  // = Apanel · the window taps of the two position vectors whose windows start at b0 and b1.
+  emit(`(func $dtile (param $C i32) (param $a i32) (param $b0 i32) (param $b1 i32)`);
+  emit(`  (param $c i32) (param $ldc i32) (param $wp i32) (param $plane i32) (param $rows i32)`);
+  for (let r = 0; r < MR; r++) for (let v = 0; v < 2; v++) emit(`  (local ${acc(r, v)} v128)`);
+  emit(`  (local $x0 v128) (local $x1 v128) (local $av v128) (local $ch i32)`);
+  emit(`  (local $r0 i32) (local $r1 i32)`);
+  emit(`  (loop $channel`);
+  for (let ki = 0; ki < K; ki++) {
+    emit(
+      `    (local.set $r0 (i32.add (local.get $b0) (i32.mul (local.get $wp) (i32.const ${ki}))))`,
+    );
+    emit(
+      `    (local.set $r1 (i32.add (local.get $b1) (i32.mul (local.get $wp) (i32.const ${ki}))))`,
+    );
+    for (let kj = 0; kj < K; kj++) {
+      emit(`    (local.set $x0 (v128.load offset=${4 * kj} align=4 (local.get $r0)))`);
+      emit(`    (local.set $x1 (v128.load offset=${4 * kj} align=4 (local.get $r1)))`);
+      for (let r = 0; r < MR; r++) {
+        const at = 4 * ((ki * K + kj) * MR + r);
+        emit(`    (local.set $av (v128.load32_splat offset=${at} (local.get $a)))`);
+        for (let v = 0; v < 2; v++) {
+          emit(
+            `    (local.set ${acc(r, v)} ${
+              madd("(local.get $av)", `(local.get $x${v})`, `(local.get ${acc(r, v)})`)
+            })`,
+          );
+        }
+      }
+    }
+  }
+  emit(`    (local.set $a (i32.add (local.get $a) (i32.const ${4 * K * K * MR})))`);
+  emit(`    (local.set $b0 (i32.add (local.get $b0) (local.get $plane)))`);
+  emit(`    (local.set $b1 (i32.add (local.get $b1) (local.get $plane)))`);
+  emit(`    (local.set $ch (i32.add (local.get $ch) (i32.const 1)))`);
+  emit(`    (br_if $channel (i32.lt_u (local.get $ch) (local.get $C))))`);
+  // Rows past `rows` are the zero padding of the last panel: not stored.
+  for (let r = 0; r < MR; r++) {
+    const store = [0, 1].map((v) =>
+      `(v128.store offset=${16 * v} (local.get $c) (local.get ${acc(r, v)}))`
+    )
+      .join(" ");
+    emit(
+      r === 0
+        ? `  ${store}`
+        : `  (if (i32.gt_u (local.get $rows) (i32.const ${r})) (then ${store}))`,
+    );
+    if (r < MR - 1) emit(`  (local.set $c (i32.add (local.get $c) (local.get $ldc)))`);
+  }
+  emit(`)`);
+
+  emit(
+    `(func (export "conv_direct") (param $pa i32) (param $x i32) (param $n0 i32) (param $n1 i32)`,
+  );
+  emit(`  (param $C i32) (param $Hp i32) (param $Wp i32) (param $outW i32) (param $L i32)`);
+  emit(`  (param $y i32) (param $O i32) (param $kp i32)`);
+  emit(`  (local $n i32) (local $ip i32) (local $mp i32) (local $l i32) (local $oh i32)`);
+  emit(`  (local $img i32) (local $out i32) (local $a i32) (local $rows i32)`);
+  emit(`  (local $wp i32) (local $plane i32) (local $b0 i32) (local $b1 i32)`);
+  emit(`  (local.set $wp (i32.shl (local.get $Wp) (i32.const 2)))`);
+  emit(`  (local.set $plane (i32.mul (local.get $Hp) (local.get $wp)))`);
+  emit(
+    `  (local.set $mp (i32.div_u (i32.add (local.get $O) (i32.const ${
+      MR - 1
+    })) (i32.const ${MR})))`,
+  );
+  emit(`  (local.set $n (local.get $n0))`);
+  emit(`  (block $done (loop $image`);
+  emit(`    (br_if $done (i32.ge_u (local.get $n) (local.get $n1)))`);
+  emit(
+    `    (local.set $img (i32.add (local.get $x) (i32.mul (local.get $n) (i32.mul (local.get $C) (local.get $plane)))))`,
+  );
+  emit(`    (local.set $ip (i32.const 0))`);
+  emit(`    (loop $panel`);
+  emit(
+    `      (local.set $a (i32.add (local.get $pa) (i32.mul (local.get $ip) (i32.mul (local.get $kp) (i32.const ${
+      4 * MR
+    })))))`,
+  );
+  emit(
+    `      (local.set $rows (i32.sub (local.get $O) (i32.mul (local.get $ip) (i32.const ${MR}))))`,
+  );
+  emit(`      (local.set $out (i32.add (local.get $y) (i32.shl (i32.mul (local.get $L)`);
+  emit(
+    `        (i32.add (i32.mul (local.get $n) (local.get $O)) (i32.mul (local.get $ip) (i32.const ${MR})))) (i32.const 2))))`,
+  );
+  emit(`      (local.set $l (i32.const 0))`);
+  emit(`      (loop $positions`);
+  // Position l sits at (oh, l − oh·outW) of the output and its window at the same place of
+  // the padded image.
+  for (const [b, shift] of [["$b0", 0], ["$b1", 4]] as const) {
+    emit(
+      `        (local.set $oh (i32.div_u (i32.add (local.get $l) (i32.const ${shift})) (local.get $outW)))`,
+    );
+    emit(
+      `        (local.set ${b} (i32.add (local.get $img) (i32.shl (i32.add (i32.mul (local.get $oh) (local.get $Wp))`,
+    );
+    emit(
+      `          (i32.sub (i32.add (local.get $l) (i32.const ${shift})) (i32.mul (local.get $oh) (local.get $outW)))) (i32.const 2))))`,
+    );
+  }
+  emit(`        (call $dtile (local.get $C) (local.get $a) (local.get $b0) (local.get $b1)`);
+  emit(`          (i32.add (local.get $out) (i32.shl (local.get $l) (i32.const 2)))`);
+  emit(
+    `          (i32.shl (local.get $L) (i32.const 2)) (local.get $wp) (local.get $plane) (local.get $rows))`,
+  );
+  emit(`        (local.set $l (i32.add (local.get $l) (i32.const 8)))`);
+  emit(`        (br_if $positions (i32.lt_u (local.get $l) (local.get $L))))`);
+  emit(`      (local.set $ip (i32.add (local.get $ip) (i32.const 1)))`);
+  emit(`      (br_if $panel (i32.lt_u (local.get $ip) (local.get $mp))))`);
+  emit(`    (local.set $n (i32.add (local.get $n) (i32.const 1)))`);
+  emit(`    (br $image)))`);
+  emit(`)`);
+
+  emit(`(func (export "pad_images") (param $dst i32) (param $src i32) (param $planes i32)`);
+  emit(`  (param $H i32) (param $W i32) (param $ph i32) (param $pw i32)`);
+  emit(
+    `  (local $p i32) (local $h i32) (local $rowBytes i32) (local $wpBytes i32) (local $edge i32)`,
+  );
+  emit(`  (local.set $rowBytes (i32.shl (local.get $W) (i32.const 2)))`);
+  emit(
+    `  (local.set $wpBytes (i32.shl (i32.add (local.get $W) (i32.shl (local.get $pw) (i32.const 1))) (i32.const 2)))`,
+  );
+  emit(`  (local.set $edge (i32.shl (local.get $pw) (i32.const 2)))`);
+  emit(`  (block $done (loop $plane`);
+  emit(`    (br_if $done (i32.ge_u (local.get $p) (local.get $planes)))`);
+  emit(
+    `    (memory.fill (local.get $dst) (i32.const 0) (i32.mul (local.get $ph) (local.get $wpBytes)))`,
+  );
+  emit(
+    `    (local.set $dst (i32.add (local.get $dst) (i32.mul (local.get $ph) (local.get $wpBytes))))`,
+  );
+  emit(`    (local.set $h (i32.const 0))`);
+  emit(`    (block $rowsDone (loop $row`);
+  emit(`      (br_if $rowsDone (i32.ge_u (local.get $h) (local.get $H)))`);
+  emit(`      (memory.fill (local.get $dst) (i32.const 0) (local.get $edge))`);
+  emit(
+    `      (memory.copy (i32.add (local.get $dst) (local.get $edge)) (local.get $src) (local.get $rowBytes))`,
+  );
+  emit(
+    `      (memory.fill (i32.add (i32.add (local.get $dst) (local.get $edge)) (local.get $rowBytes)) (i32.const 0) (local.get $edge))`,
+  );
+  emit(`      (local.set $dst (i32.add (local.get $dst) (local.get $wpBytes)))`);
+  emit(`      (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))`);
+  emit(`      (local.set $h (i32.add (local.get $h) (i32.const 1)))`);
+  emit(`      (br $row)))`);
+  emit(
+    `    (memory.fill (local.get $dst) (i32.const 0) (i32.mul (local.get $ph) (local.get $wpBytes)))`,
+  );
+  emit(
+    `    (local.set $dst (i32.add (local.get $dst) (i32.mul (local.get $ph) (local.get $wpBytes))))`,
+  );
+  emit(`    (local.set $p (i32.add (local.get $p) (i32.const 1)))`);
+  emit(`    (br $plane)))`);
+  emit(`)`);
+  return lines;
 }
