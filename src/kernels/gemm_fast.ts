@@ -22,6 +22,7 @@ import {
   CLAIMED,
   CONTROL_BYTES,
   DIRECT,
+  DIRECT_DW,
   DONE,
   GONE,
   IDLE,
@@ -255,6 +256,9 @@ export class FastGemm {
     if (beta === 0 && directConvolution(transA, a, b, c)) {
       return this.#runDirect(threads, m, k, a as Float32Array, b as Im2ColMatrix, c as ChannelRows);
     }
+    if (directWeightGradient(transA, a, b, c, m)) {
+      return this.#runDirectDW(threads, m, n, a as ChannelRows, b as Im2ColMatrix, c, beta);
+    }
     const mp = Math.ceil(m / MR), np = Math.ceil(n / NR), ldc = np * NR;
     const kp = Math.ceil(k / UNROLL) * UNROLL; // the depth of the packed panels
     const helpers = m * n * k >= PARALLEL_MIN_WORK
@@ -373,6 +377,67 @@ export class FastGemm {
     c.data.set(f.subarray(pc >> 2, (pc >> 2) + images * m * L));
   }
 
+  /**
+   * `dW (+)= dOut · colsᵀ` for a 3 × 3 stride-1 convolution (see
+   * {@linkcode directWeightGradient}): `a` the output gradient's channels, `b` the transposed
+   * im2col view of the images, `c` the dense `m × n` weight gradient. The threads pad a share
+   * of the images each, then sum the rows of `dW` of a share of the output channels.
+   */
+  #runDirectDW(
+    threads: number,
+    m: number,
+    n: number,
+    a: ChannelRows,
+    b: Im2ColMatrix,
+    c: Float32Array,
+    beta: 0 | 1,
+  ): void {
+    const { images, geometry: g } = b;
+    const C = g.channels, HW = g.height * g.width, L = g.outH * g.outW;
+    const padded = (g.height + 2 * g.padH) * (g.width + 2 * g.padW);
+    const pc = CONTROL_BYTES;
+    const pb = align(pc + m * n * 4);
+    const rawA = align(pb + images * C * padded * 4);
+    const rawB = align(rawA + images * m * L * 4);
+    this.#reserve(rawB + images * C * HW * 4);
+    const f = this.#f32, ctrl = this.#ctrl;
+    f.set(a.data.subarray(0, images * m * L), rawA >> 2);
+    f.set(b.x.subarray(0, images * C * HW), rawB >> 2);
+    if (beta === 1) f.set(c.subarray(0, m * n), pc >> 2);
+    else f.fill(0, pc >> 2, (pc >> 2) + m * n);
+    const blocks = m / 4;
+    const helpers = m * n * images * L >= PARALLEL_MIN_WORK
+      ? this.#claim(Math.min(threads, blocks) - 1)
+      : [];
+    const parts = helpers.length + 1;
+    // Images per pass: enough positions (about 1024) that summing the lanes at the end of a
+    // pass costs little, few enough that the pass's rows of dOut stay in the L1 cache.
+    const nb = Math.max(1, Math.floor(1024 / L));
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, PACKED, 0);
+    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
+    ctrl.set(
+      [0, 0, m, n, images * L, 0, rawA >> 2, rawB >> 2, 0, pb >> 2, parts, DIRECT_DW, 0],
+      PACK,
+    );
+    encodeView(ctrl, B_VIEW, b);
+    const args = (part: number) =>
+      [cut(images, parts, part), cut(images, parts, part + 1)]
+        .concat([cut(blocks, parts, part), cut(blocks, parts, part + 1), nb, pb, pc, 0, 0, 0]);
+    for (const [i, slot] of helpers.entries()) {
+      const at = PARAMS + slot * SLOT;
+      ctrl.set(args(i + 1), at + ARGS);
+      ctrl[at + PART] = i + 1;
+      Atomics.store(ctrl, at + JOB, 1);
+      Atomics.notify(ctrl, at + JOB);
+    }
+    runShare(f, ctrl, 0, this.#kernels, args(0));
+    for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
+      spinWait(ctrl, DONE, done);
+    }
+    c.set(f.subarray(pc >> 2, (pc >> 2) + m * n));
+  }
+
   /** Grows the memory to at least `bytes` and refreshes the views on it. */
   #reserve(bytes: number): void {
     const have = this.#memory.buffer.byteLength;
@@ -406,6 +471,32 @@ export function directConvolution(
   return g.kernelH === DIRECT_KERNEL && g.kernelW === DIRECT_KERNEL && g.strideH === 1 &&
     g.strideW === 1 && g.outW % 4 === 0 && (g.outH * g.outW) % 8 === 0 &&
     c.L === g.outH * g.outW && c.images === b.images;
+}
+
+/**
+ * Whether `A · B` into `C` is a weight gradient `conv_direct_dw` runs: `A` the output gradient
+ * of a 3 × 3, stride-1 convolution as channel rows (a multiple of 4 of them), `B` the
+ * transposed im2col view of its images, `C` dense, with output rows a multiple of 4 wide.
+ *
+ * @example
+ * ```ts
+ * directWeightGradient(false, channelRows(dy, 8, 16, 1024), im2colMatrix(x, 8, g, true), dW, 16); // true
+ * ```
+ */
+export function directWeightGradient(
+  transA: boolean,
+  a: Operand,
+  b: Operand,
+  c: FloatArray | ChannelRows,
+  m: number,
+): c is Float32Array {
+  if (transA || !isView(a) || a.kind !== "channels" || !isView(b) || b.kind !== "im2col") {
+    return false;
+  }
+  const g = b.geometry;
+  return b.transposed && !isView(c) && m % 4 === 0 && a.rows === m &&
+    a.images === b.images && a.L === g.outH * g.outW && g.kernelH === DIRECT_KERNEL &&
+    g.kernelW === DIRECT_KERNEL && g.strideH === 1 && g.strideW === 1 && g.outW % 4 === 0;
 }
 
 let running: FastGemm | null = null;

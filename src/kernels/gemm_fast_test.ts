@@ -3,6 +3,7 @@ import { Rng } from "../random.ts";
 import { gemm, gemmReference } from "./gemm.ts";
 import {
   directConvolution,
+  directWeightGradient,
   FastGemm,
   hasRelaxedSimd,
   useFastKernels,
@@ -135,4 +136,16 @@ Deno.test("directConvolution takes 3 × 3 stride-1 convolutions whose tiles fit 
     !directConvolution(false, W, im2colMatrix(x, 2, geometry(6, 3, 1)), out(36)),
     "rows of 6",
   );
+});
+
+Deno.test("directWeightGradient takes 3 × 3 stride-1 weight gradients of 4k output channels", () => {
+  const g = convGeometry(3, 8, 8, [3, 3], [1, 1], [1, 1]);
+  const x = new Float32Array(2 * 3 * 64), dW = new Float32Array(8 * 27);
+  const dy = (rows: number) => channelRows(new Float32Array(2 * rows * 64), 2, rows, 64);
+  assert.ok(directWeightGradient(false, dy(8), im2colMatrix(x, 2, g, true), dW, 8));
+  assert.ok(!directWeightGradient(false, dy(6), im2colMatrix(x, 2, g, true), dW, 6), "6 rows");
+  assert.ok(!directWeightGradient(false, dy(8), im2colMatrix(x, 2, g), dW, 8), "B not transposed");
+  const strided = convGeometry(3, 8, 8, [3, 3], [2, 2], [1, 1]);
+  const dy16 = channelRows(new Float32Array(2 * 8 * 16), 2, 8, 16);
+  assert.ok(!directWeightGradient(false, dy16, im2colMatrix(x, 2, strided, true), dW, 8), "stride");
 });

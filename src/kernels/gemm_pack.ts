@@ -7,7 +7,16 @@
  * @module
  */
 
-import { A_VIEW, B_VIEW, DIRECT, PACK, PACKED, spinWait, STREAMED_B } from "./gemm_protocol.ts";
+import {
+  A_VIEW,
+  B_VIEW,
+  DIRECT,
+  DIRECT_DW,
+  PACK,
+  PACKED,
+  spinWait,
+  STREAMED_B,
+} from "./gemm_protocol.ts";
 import type { ConvGeometry } from "./im2col.ts";
 import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
@@ -164,6 +173,8 @@ export interface Kernels {
   packTap: WasmPackB;
   /** `conv_direct(pa, x, n0, n1, C, Hp, Wp, outW, L, y, O, kp)`: see `wasm/gemm_wat.ts`. */
   convDirect: WasmPackB;
+  /** `conv_direct_dw(d, x, n0, n1, O, C, Hp, Wp, outH, outW, dw, ob0, ob1, nb)`: see `wasm/gemm_wat.ts`. */
+  convDirectDW: WasmPackB;
   /** `pad_images(dst, src, planes, H, W, ph, pw)`: see `wasm/gemm_wat.ts`. */
   padImages: WasmPackB;
 }
@@ -177,6 +188,7 @@ export function kernelsOf(instance: WebAssembly.Instance): Kernels {
     packRun: e.pack_run,
     packTap: e.pack_tap,
     convDirect: e.conv_direct,
+    convDirectDW: e.conv_direct_dw,
     padImages: e.pad_images,
   };
 }
@@ -208,6 +220,7 @@ export function runShare(
   const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts, mode, scratch] = ctrl
     .subarray(PACK, PACK + 13);
   if (mode === DIRECT) return runDirect(ctrl, m, rawB, kernels, tiles);
+  if (mode === DIRECT_DW) return runDirectDW(ctrl, m, parts, rawA, rawB, kernels, tiles);
   const stream = mode === STREAMED_B;
   const mp = Math.ceil(m / MR), np = Math.ceil(n / NR);
   const qa0 = cut(mp, parts, part), qa1 = cut(mp, parts, part + 1);
@@ -263,6 +276,37 @@ function runDirect(
     padW,
   );
   kernels.convDirect(pa, padded, n0, n1, C, Hp, Wp, outW, outH * outW, y, m, kp);
+}
+
+/**
+ * One thread's part of a {@linkcode DIRECT_DW} job: `tiles` holds the images `[n0, n1)` it
+ * pads (from the copy at `f[rawB]`), the blocks of four output channels `[ob0, ob1)` whose
+ * rows of `dW` it sums, images per pass, and the byte addresses of the padded images and of
+ * `dW`; the output gradient's copy is at `f[rawA]`. Every thread pads before any sums.
+ */
+function runDirectDW(
+  ctrl: Int32Array,
+  m: number,
+  parts: number,
+  rawA: number,
+  rawB: number,
+  kernels: Kernels,
+  tiles: ArrayLike<number>,
+): void {
+  const view = decodeView(ctrl, B_VIEW);
+  if (view?.kind !== "im2col") throw new Error("gemm: a direct job needs an im2col view as B");
+  const [n0, n1, ob0, ob1, nb, padded, dw] = Array.from(tiles);
+  const { channels: C, height: H, width: W, padH, padW, outH, outW } = view.geometry;
+  const Hp = H + 2 * padH, Wp = W + 2 * padW;
+  const at = padded + n0 * C * Hp * Wp * 4;
+  if (n0 < n1) kernels.padImages(at, (rawB + n0 * C * H * W) * 4, (n1 - n0) * C, H, W, padH, padW);
+  if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
+  for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
+    spinWait(ctrl, PACKED, done);
+  }
+  if (ob0 >= ob1) return;
+  const images = view.images;
+  kernels.convDirectDW(rawA * 4, padded, 0, images, m, C, Hp, Wp, outH, outW, dw, ob0, ob1, nb);
 }
 
 /**

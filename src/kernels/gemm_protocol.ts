@@ -26,7 +26,7 @@ export const PACKED = 1;
  * Int32 index of the current job's packing fields, in this order: `transA`, `transB`, `m`,
  * `n`, `k`, `kp`, the float32 indices of the plain copies of `A` and `B` and of the packed
  * `A` and `B`, the number of parts the job is split in, how `B` is read (one of
- * {@linkcode PACKED_B}, {@linkcode STREAMED_B}, {@linkcode DIRECT}; see `runShare` in
+ * {@linkcode PACKED_B}, {@linkcode STREAMED_B}, {@linkcode DIRECT}, {@linkcode DIRECT_DW}; see `runShare` in
  * `gemm_pack.ts`) and the float32 index of the streaming threads' buffers.
  */
 export const PACK = 2;
@@ -40,6 +40,12 @@ export const STREAMED_B = 1;
  * packed-`B` field then locates the padded images).
  */
 export const DIRECT = 2;
+/**
+ * Mode: the weight gradient of a 3 × 3 stride-1 convolution run by `conv_direct_dw`, which
+ * reads the images zero-padded rather than packed: each thread pads its share of the images,
+ * counts itself in {@linkcode PACKED}, then sums the rows of its output channels.
+ */
+export const DIRECT_DW = 3;
 /** Int32 index of the memory's size, in 64 KiB pages, when the current job was posted. */
 export const BYTES = 15;
 /** Bytes of a WebAssembly memory page. */

@@ -136,10 +136,14 @@ Deno.test("Conv2D in float32 on the fast kernels equals the plain ones (direct, 
   const rng = new Rng(11);
   const cases: [number, number, number, number, number, number, number][] = [
     // batch, in, out, size, kernel, stride, padding: 3 × 3 stride 1, run by conv_direct (rows
-    // of 16, of 8: one row a tile, of 4: two rows a tile; out channels not a multiple of MR)...
+    // of 16, of 8: one row a tile, of 4: two rows a tile; out channels not a multiple of MR)
+    // and, for a multiple of 4 out channels, conv_direct_dw (passes of 4 images of 16², of 64
+    // of 4²)...
     [5, 3, 50, 16, 3, 1, 1],
+    [6, 4, 8, 16, 3, 1, 1],
     [3, 7, 16, 8, 3, 1, 1],
     [4, 20, 13, 4, 3, 1, 1],
+    [2, 5, 8, 4, 3, 1, 1],
     // ...dx by the flipped convolution through packed panels...
     [3, 8, 12, 9, 3, 1, 2],
     [2, 4, 6, 7, 5, 1, 0],

@@ -318,6 +318,10 @@ export const DIRECT_KERNEL = 3;
  *   n1)` of the padded images at `x` (`C` planes of `Hp × Wp` each), the `O` output channels
  *   (`L` positions each, image after image, from `y`) as `A · im2col`, `A` packed by panels
  *   of `MR` rows and depth `kp = 9C` at `pa`. Needs `outW` and `L` multiples of 4 and 8.
+ * - `conv_direct_dw(d, x, n0, n1, O, C, Hp, Wp, outH, outW, dw, ob0, ob1, nb)` adds to the
+ *   weight gradient `dw` (`O × 9C`, row-major) the rows of output channels `[4·ob0, 4·ob1)`
+ *   summed over images `[n0, n1)` of the padded images `x` and the output gradient `d` (`O`
+ *   channels of `outH × outW` per image), `nb` images at a time. Needs `outW` a multiple of 4.
  */
 function directWat(MR: number, relaxed: boolean): string[] {
   const K = DIRECT_KERNEL;
@@ -439,6 +443,125 @@ function directWat(MR: number, relaxed: boolean): string[] {
   emit(`      (br_if $panel (i32.lt_u (local.get $ip) (local.get $mp))))`);
   emit(`    (local.set $n (i32.add (local.get $n) (i32.const 1)))`);
   emit(`    (br $image)))`);
+  emit(`)`);
+
+  // The weight gradient dW[o, (c, ki, kj)] += Σ over positions of dOut[o, pos] · xpad[c, pos
+  // shifted by (ki, kj)]: dot products along the positions, four lanes wide, for a tile of 4
+  // output channels × the 3 taps of one window row (kj = 0, 1, 2: the same row of the padded
+  // image shifted by one float each), summed across lanes at the end of each pass.
+  const dw = (o: number, kj: number) => `$w${o}_${kj}`;
+  emit(
+    `(func (export "conv_direct_dw") (param $d i32) (param $x i32) (param $n0 i32) (param $n1 i32)`,
+  );
+  emit(`  (param $O i32) (param $C i32) (param $Hp i32) (param $Wp i32) (param $outH i32)`);
+  emit(`  (param $outW i32) (param $dw i32) (param $ob0 i32) (param $ob1 i32) (param $nb i32)`);
+  for (let o = 0; o < 4; o++) for (let kj = 0; kj < K; kj++) emit(`  (local ${dw(o, kj)} v128)`);
+  emit(`  (local $x0 v128) (local $x1 v128) (local $x2 v128) (local $dv v128)`);
+  emit(`  (local $blk i32) (local $blkEnd i32) (local $ob i32) (local $c i32) (local $ki i32)`);
+  emit(`  (local $n i32) (local $oh i32) (local $xr i32) (local $xEnd i32) (local $d0 i32)`);
+  emit(`  (local $L4 i32) (local $wp i32) (local $plane i32) (local $at i32)`);
+  emit(`  (local.set $L4 (i32.shl (i32.mul (local.get $outH) (local.get $outW)) (i32.const 2)))`);
+  emit(`  (local.set $wp (i32.shl (local.get $Wp) (i32.const 2)))`);
+  emit(`  (local.set $plane (i32.mul (local.get $Hp) (local.get $wp)))`);
+  emit(`  (local.set $blk (local.get $n0))`);
+  emit(`  (block $done (loop $block`);
+  emit(`    (br_if $done (i32.ge_u (local.get $blk) (local.get $n1)))`);
+  emit(`    (local.set $blkEnd (select (local.get $n1) (i32.add (local.get $blk) (local.get $nb))`);
+  emit(`      (i32.lt_u (local.get $n1) (i32.add (local.get $blk) (local.get $nb)))))`);
+  emit(`    (local.set $ob (local.get $ob0))`);
+  emit(`    (block $obDone (loop $oBlock`);
+  emit(`      (br_if $obDone (i32.ge_u (local.get $ob) (local.get $ob1)))`);
+  emit(`      (local.set $c (i32.const 0))`);
+  emit(`      (loop $channel`);
+  emit(`        (local.set $ki (i32.const 0))`);
+  emit(`        (loop $row`);
+  for (let o = 0; o < 4; o++) {
+    for (let kj = 0; kj < K; kj++) {
+      emit(`          (local.set ${dw(o, kj)} (v128.const i32x4 0 0 0 0))`);
+    }
+  }
+  emit(`          (local.set $n (local.get $blk))`);
+  emit(`          (loop $image`);
+  emit(
+    `            (local.set $xr (i32.add (local.get $x) (i32.add (i32.mul (i32.add (i32.mul (local.get $n) (local.get $C)) (local.get $c)) (local.get $plane))`,
+  );
+  emit(`              (i32.mul (local.get $ki) (local.get $wp)))))`);
+  emit(
+    `            (local.set $d0 (i32.add (local.get $d) (i32.mul (i32.add (i32.mul (local.get $n) (local.get $O)) (i32.shl (local.get $ob) (i32.const 2))) (local.get $L4))))`,
+  );
+  emit(`            (local.set $oh (i32.const 0))`);
+  emit(`            (loop $outRow`);
+  emit(
+    `              (local.set $xEnd (i32.add (local.get $xr) (i32.shl (local.get $outW) (i32.const 2))))`,
+  );
+  emit(`              (loop $vector`);
+  for (let kj = 0; kj < K; kj++) {
+    emit(
+      `                (local.set $x${kj} (v128.load offset=${4 * kj} align=4 (local.get $xr)))`,
+    );
+  }
+  for (let o = 0; o < 4; o++) {
+    const at = o === 0
+      ? `(local.get $d0)`
+      : `(i32.add (local.get $d0) (i32.mul (local.get $L4) (i32.const ${o})))`;
+    emit(`                (local.set $dv (v128.load ${at}))`);
+    for (let kj = 0; kj < K; kj++) {
+      emit(
+        `                (local.set ${dw(o, kj)} ${
+          madd("(local.get $dv)", `(local.get $x${kj})`, `(local.get ${dw(o, kj)})`)
+        })`,
+      );
+    }
+  }
+  emit(`                (local.set $xr (i32.add (local.get $xr) (i32.const 16)))`);
+  emit(`                (local.set $d0 (i32.add (local.get $d0) (i32.const 16)))`);
+  emit(`                (br_if $vector (i32.lt_u (local.get $xr) (local.get $xEnd))))`);
+  // On to the next output row: the padded row is wider than the output row by Wp − outW.
+  emit(
+    `              (local.set $xr (i32.add (local.get $xr) (i32.shl (i32.sub (local.get $Wp) (local.get $outW)) (i32.const 2))))`,
+  );
+  emit(`              (local.set $oh (i32.add (local.get $oh) (i32.const 1)))`);
+  emit(`              (br_if $outRow (i32.lt_u (local.get $oh) (local.get $outH))))`);
+  emit(`            (local.set $n (i32.add (local.get $n) (i32.const 1)))`);
+  emit(`            (br_if $image (i32.lt_u (local.get $n) (local.get $blkEnd))))`);
+  // dW[ob·4 + o, c·9 + ki·3 + kj] += the four lanes' sum.
+  emit(
+    `          (local.set $at (i32.add (local.get $dw) (i32.shl (i32.add (i32.mul (i32.shl (local.get $ob) (i32.const 2))`,
+  );
+  emit(
+    `            (i32.mul (local.get $C) (i32.const ${
+      K * K
+    }))) (i32.add (i32.mul (local.get $c) (i32.const ${
+      K * K
+    })) (i32.mul (local.get $ki) (i32.const ${K})))) (i32.const 2))))`,
+  );
+  for (let o = 0; o < 4; o++) {
+    for (let kj = 0; kj < K; kj++) {
+      const v = `(local.get ${dw(o, kj)})`;
+      const sum =
+        `(f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v})) (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v})))`;
+      emit(
+        `          (f32.store offset=${4 * kj} (local.get $at) (f32.add (f32.load offset=${
+          4 * kj
+        } (local.get $at)) ${sum}))`,
+      );
+    }
+    if (o < 3) {
+      emit(
+        `          (local.set $at (i32.add (local.get $at) (i32.mul (local.get $C) (i32.const ${
+          4 * K * K
+        }))))`,
+      );
+    }
+  }
+  emit(`          (local.set $ki (i32.add (local.get $ki) (i32.const 1)))`);
+  emit(`          (br_if $row (i32.lt_u (local.get $ki) (i32.const ${K}))))`);
+  emit(`        (local.set $c (i32.add (local.get $c) (i32.const 1)))`);
+  emit(`        (br_if $channel (i32.lt_u (local.get $c) (local.get $C))))`);
+  emit(`      (local.set $ob (i32.add (local.get $ob) (i32.const 1)))`);
+  emit(`      (br $oBlock)))`);
+  emit(`    (local.set $blk (local.get $blkEnd))`);
+  emit(`    (br $block)))`);
   emit(`)`);
 
   emit(`(func (export "pad_images") (param $dst i32) (param $src i32) (param $planes i32)`);
