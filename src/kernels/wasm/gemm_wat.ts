@@ -67,7 +67,10 @@ export function gemmWat(
       emit(`    (local.set $b${v} (v128.load offset=${16 * v + u * NR * 4} (local.get $b)))`);
     }
     for (let r = 0; r < MR; r++) {
-      emit(`    (local.set $av (v128.load32_splat offset=${4 * r + u * MR * 4} (local.get $a)))`);
+      // The address advances by a step per splat: V8 does not fold a splat load's offset
+      // into the address, and a register per offset spills the accumulators.
+      emit(`    (local.set $av (v128.load32_splat (local.get $a)))`);
+      emit(`    (local.set $a (i32.add (local.get $a) (i32.const 4)))`);
       for (let v = 0; v < VR; v++) {
         emit(
           `    (local.set ${acc(r, v)} ${
@@ -77,7 +80,6 @@ export function gemmWat(
       }
     }
   }
-  emit(`    (local.set $a (i32.add (local.get $a) (i32.const ${UNROLL * MR * 4})))`);
   emit(`    (local.set $b (i32.add (local.get $b) (i32.const ${UNROLL * NR * 4})))`);
   emit(`    (br_if $p (i32.lt_u (local.get $a) (local.get $end))))`);
   // Write the tile back, adding what C held when asked to (beta = 1, or a later k block).
@@ -350,8 +352,8 @@ function directWat(MR: number, relaxed: boolean): string[] {
       emit(`    (local.set $x0 (v128.load offset=${4 * kj} align=4 (local.get $r0)))`);
       emit(`    (local.set $x1 (v128.load offset=${4 * kj} align=4 (local.get $r1)))`);
       for (let r = 0; r < MR; r++) {
-        const at = 4 * ((ki * K + kj) * MR + r);
-        emit(`    (local.set $av (v128.load32_splat offset=${at} (local.get $a)))`);
+        emit(`    (local.set $av (v128.load32_splat (local.get $a)))`);
+        emit(`    (local.set $a (i32.add (local.get $a) (i32.const 4)))`);
         for (let v = 0; v < 2; v++) {
           emit(
             `    (local.set ${acc(r, v)} ${
@@ -362,7 +364,6 @@ function directWat(MR: number, relaxed: boolean): string[] {
       }
     }
   }
-  emit(`    (local.set $a (i32.add (local.get $a) (i32.const ${4 * K * K * MR})))`);
   emit(`    (local.set $b0 (i32.add (local.get $b0) (local.get $plane)))`);
   emit(`    (local.set $b1 (i32.add (local.get $b1) (local.get $plane)))`);
   emit(`    (local.set $ch (i32.add (local.get $ch) (i32.const 1)))`);
