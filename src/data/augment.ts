@@ -29,8 +29,13 @@ export interface AugmentOptions {
   padding?: number;
   /** How the border is filled (default `"reflect"`). */
   paddingMode?: PaddingMode;
-  /** Whether to flip half the images left-right (default true). */
-  flip?: boolean;
+  /**
+   * Whether to flip half the images left-right (default true). `"alternate"` (airbench's
+   * alternating flip) mirrors each image in every other epoch, starting from a random half:
+   * the loader, which knows the epoch, decides; {@linkcode augmentImages} without its flips
+   * draws them at random.
+   */
+  flip?: boolean | "alternate";
 }
 
 /**
@@ -60,7 +65,7 @@ export function drawTransform(rng: Rng, options: AugmentOptions = {}): ImageTran
   checkPadding(padding);
   const dy = padding > 0 ? rng.int(2 * padding + 1) - padding : 0;
   const dx = padding > 0 ? rng.int(2 * padding + 1) - padding : 0;
-  return { dx, dy, flip: flip && rng.random() < 0.5 };
+  return { dx, dy, flip: flip !== false && rng.random() < 0.5 };
 }
 
 /**
@@ -109,6 +114,7 @@ export function transformImage(
 /**
  * Augments the images at `indices` of `src` into consecutive images of `dst`, drawing each
  * image's transform from `rng` in order (so the same generator state gives the same batch).
+ * `flips`, when given, decides each image's flip instead of the draw (the alternating flip).
  *
  * @example
  * ```ts
@@ -122,10 +128,13 @@ export function augmentImages(
   dst: Float32Array,
   rng: Rng,
   options: AugmentOptions = {},
+  flips?: ArrayLike<boolean>,
 ): void {
   const mode = options.paddingMode ?? "reflect";
   for (let i = 0; i < indices.length; i++) {
-    transformImage(src, indices[i], dst, i, drawTransform(rng, options), mode);
+    const t = drawTransform(rng, options);
+    if (flips) t.flip = flips[i];
+    transformImage(src, indices[i], dst, i, t, mode);
   }
 }
 

@@ -70,6 +70,8 @@ export class Cifar10Loader {
   readonly dropLast: boolean;
   /** The augmentation, or `false` for none. */
   readonly augment: AugmentOptions | false;
+  /** For the alternating flip: whether each image is mirrored in even epochs. */
+  #evenFlips: Uint8Array | null = null;
 
   /**
    * A loader over `set`.
@@ -118,6 +120,24 @@ export class Cifar10Loader {
     }
   }
 
+  /**
+   * With the alternating flip, whether each of the images at `indices` is mirrored in epoch
+   * `epoch`: a random half in even epochs (drawn once from the seed), the other half in odd
+   * ones, so every image is seen both ways in any two epochs running.
+   */
+  #flips(indices: Uint32Array, epoch: number): boolean[] | undefined {
+    if (!this.augment || this.augment.flip !== "alternate") return undefined;
+    if (!this.#evenFlips) {
+      const rng = new Rng(mixSeed(this.seed, 0, 0xf11b));
+      this.#evenFlips = Uint8Array.from(
+        { length: this.set.length },
+        () => rng.random() < 0.5 ? 1 : 0,
+      );
+    }
+    const even = this.#evenFlips, odd = epoch % 2;
+    return Array.from(indices, (i) => (even[i] ^ odd) === 1);
+  }
+
   #gather(indices: Uint32Array, epoch: number, index: number): { x: Tensor; y: Uint8Array } {
     const n = indices.length;
     const data = new Float32Array(n * IMAGE_BYTES);
@@ -125,7 +145,8 @@ export class Cifar10Loader {
     const { images, labels } = this.set;
     for (let i = 0; i < n; i++) y[i] = labels[indices[i]];
     if (this.augment) {
-      augmentImages(images, indices, data, new Rng(mixSeed(this.seed, epoch, index)), this.augment);
+      const rng = new Rng(mixSeed(this.seed, epoch, index));
+      augmentImages(images, indices, data, rng, this.augment, this.#flips(indices, epoch));
     } else {
       for (let i = 0; i < n; i++) {
         scaleInto(images, indices[i] * IMAGE_BYTES, data, i * IMAGE_BYTES, IMAGE_BYTES);

@@ -75,3 +75,27 @@ Deno.test("mixSeed separates nearby tuples and repeats", () => {
   assert.equal(seen.size, 900);
   assert.notEqual(mixSeed(1, 2), mixSeed(2, 1));
 });
+
+Deno.test("the alternating flip mirrors each image in every other epoch, from a random half", () => {
+  // Image i: pixel (0, 0) of the first channel is i, pixel (0, 31) is 255: column 0 of a batch
+  // image says whether it came out mirrored.
+  const set = numbered();
+  for (let i = 0; i < set.length; i++) set.images[i * IMAGE_BYTES + 31] = 255;
+  const loader = new Cifar10Loader(set, {
+    batchSize: 4,
+    seed: 3,
+    augment: { padding: 0, flip: "alternate" },
+  });
+  const mirrored = (epoch: number) => {
+    const flips = new Array<boolean>(set.length);
+    for (const { x, y } of loader.batches(epoch)) {
+      y.forEach((label, i) => flips[label] = x.data[i * IMAGE_BYTES] === 1);
+    }
+    return flips;
+  };
+  const [even, odd] = [mirrored(0), mirrored(1)];
+  assert.ok(even.some((f) => f) && even.some((f) => !f), "epoch 0 mirrors some images, not all");
+  assert.deepEqual(odd, even.map((f) => !f), "epoch 1 mirrors exactly the others");
+  assert.deepEqual(mirrored(2), even);
+  assert.deepEqual(mirrored(3), odd);
+});

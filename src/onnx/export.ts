@@ -19,8 +19,9 @@
  * | `Sequential` | its layers in order |
  * | `Dropout` | nothing: it is the identity in evaluation mode |
  *
- * With `ttaFlip`, the graph also averages each image's logits with its mirror image's
- * (`Slice`, `Concat`, `Reshape`, `ReduceMean`), as the trainer's test-time augmentation does.
+ * With `ttaFlip` (and `ttaShift`), the graph also averages each image's logits with its mirror
+ * image's (and those of both shifted: `Pad` in `edge` mode, `Slice`), as the trainer's test-time
+ * augmentation does (`Slice`, `Concat`, `Reshape`, `ReduceMean`).
  *
  * Node names are the modules' `state_dict` paths (`0`, `3.body.1`) and initializers carry
  * the `state_dict` keys (`0.weight`, `1.running_mean`), so a PyTorch user can map them back.
@@ -63,6 +64,11 @@ export interface ExportOptions {
    * horizontal flip stacked, then takes the mean of the two halves.
    */
   ttaFlip?: boolean;
+  /**
+   * Also average the logits of each image shifted this many pixels down and right (its top
+   * row and left column repeated, as the trainer's `ttaShift` evaluates); 0 for none.
+   */
+  ttaShift?: number;
 }
 
 /** The names of the graph's input and output. */
@@ -123,6 +129,7 @@ export function exportOnnx(net: Module, options: ExportOptions = {}): Uint8Array
     name = "model",
     docString,
     ttaFlip = false,
+    ttaShift = 0,
   } = options;
   const params = [...net.parameters(), ...net.buffers()];
   const dtype = params.length ? dtypeOf(params[0].value) : "float32";
@@ -130,16 +137,21 @@ export function exportOnnx(net: Module, options: ExportOptions = {}): Uint8Array
   const wasTraining = net.training;
   net.eval();
   let out: { name: string; value: Tensor };
-  const first = ttaFlip ? mirrorAndStack(builder, inputShape.length + 1) : INPUT_NAME;
+  const rank = inputShape.length + 1;
+  let first = INPUT_NAME, views = 1;
+  if (ttaShift > 0) [first, views] = [shiftAndStack(builder, first, rank, ttaShift), 2 * views];
+  if (ttaFlip) [first, views] = [mirrorAndStack(builder, first, rank), 2 * views];
   try {
     out = emit(builder, net, "", { name: first, value: zeros([1, ...inputShape], dtype) });
   } finally {
     net.train(wasTraining);
   }
-  if (ttaFlip) {
-    // (2N, C) → (2, N, C) → the mean of an image's two rows: (N, C).
+  if (views > 1) {
+    // (vN, C) → (v, N, C) → the mean of an image's v rows: (N, C).
     const classes = out.value.shape.slice(1);
-    builder.initializers.push(int64Tensor("tta.shape", [classes.length + 2], [2, -1, ...classes]));
+    builder.initializers.push(
+      int64Tensor("tta.shape", [classes.length + 2], [views, -1, ...classes]),
+    );
     const halves = builder.add("Reshape", [out.name, "tta.shape"], "tta.halves");
     out = {
       name: builder.add("ReduceMean", [halves], "tta.mean", {
@@ -163,10 +175,10 @@ export function exportOnnx(net: Module, options: ExportOptions = {}): Uint8Array
 }
 
 /**
- * Nodes that stack the input batch and its horizontal mirror (the last axis reversed):
+ * Nodes that stack the batch `input` and its horizontal mirror (the last axis reversed):
  * `(N, …)` becomes `(2N, …)`, the originals first. Returns the stacked value's name.
  */
-function mirrorAndStack(b: Builder, rank: number): string {
+function mirrorAndStack(b: Builder, input: string, rank: number): string {
   b.initializers.push(
     int64Tensor("tta.starts", [1], [-1]),
     // Any end before the first element: Slice clamps it to "past index 0" for a negative step.
@@ -176,10 +188,33 @@ function mirrorAndStack(b: Builder, rank: number): string {
   );
   const mirrored = b.add(
     "Slice",
-    [INPUT_NAME, "tta.starts", "tta.ends", "tta.axes", "tta.steps"],
+    [input, "tta.starts", "tta.ends", "tta.axes", "tta.steps"],
     "tta.mirror",
   );
-  return b.add("Concat", [INPUT_NAME, mirrored], "tta.stack", { axis: { int: 0 } });
+  return b.add("Concat", [input, mirrored], "tta.stack", { axis: { int: 0 } });
+}
+
+/**
+ * Nodes that stack the batch `input` `(N, C, H, W)` and its copy shifted `shift` pixels down
+ * and right (`Pad` the top and left in `edge` mode, then keep the first `H × W`): `(2N, …)`,
+ * the originals first. Returns the stacked value's name.
+ */
+function shiftAndStack(b: Builder, input: string, rank: number, shift: number): string {
+  const pads = new Array(2 * rank).fill(0);
+  pads[rank - 2] = pads[rank - 1] = shift; // the begins of the last two axes
+  b.initializers.push(
+    int64Tensor("tta.pads", [2 * rank], pads),
+    int64Tensor("tta.crop.starts", [2], [0, 0]),
+    int64Tensor("tta.crop.ends", [2], [-shift, -shift]),
+    int64Tensor("tta.crop.axes", [2], [rank - 2, rank - 1]),
+  );
+  const padded = b.add("Pad", [input, "tta.pads"], "tta.pad", { mode: { string: "edge" } });
+  const shifted = b.add(
+    "Slice",
+    [padded, "tta.crop.starts", "tta.crop.ends", "tta.crop.axes"],
+    "tta.shift",
+  );
+  return b.add("Concat", [input, shifted], "tta.shift.stack", { axis: { int: 0 } });
 }
 
 /** A value of the graph: its name, and the TypeScript forward's value for a batch of one. */

@@ -1,8 +1,8 @@
 /**
  * `deno task export --checkpoint FILE --out model.onnx`: rebuilds the network a trainer
  * checkpoint records (its metadata's `config`: architecture and widths), loads its weights
- * and writes it as ONNX, ready to submit — with the run's test-time flip averaging built in
- * when its config has `ttaFlip`, so the model scores what the trainer reported.
+ * and writes it as ONNX, ready to submit — with the run's test-time augmentation (`ttaFlip`,
+ * `ttaShift`) built in, so the model scores what the trainer reported.
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { Rng } from "../random.ts";
 import { dtypeOf } from "../tensor.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import { buildModel } from "../train/models.ts";
-import { checkConfig, type TrainConfig } from "../train/recipes.ts";
+import { savedConfig, type TrainConfig } from "../train/recipes.ts";
 import { OPSET, saveOnnx } from "./export.ts";
 
 function parseArgs(args: string[]) {
@@ -24,7 +24,7 @@ function parseArgs(args: string[]) {
     .requiredOption("--checkpoint <file>", "the checkpoint to export")
     .option("--out <file>", "where to write the model", "model.onnx")
     .option("--batch <n>", "fix the batch size (default: dynamic)")
-    .option("--no-tta-flip", "leave out the test-time flip averaging even if the run used it");
+    .option("--no-tta-flip", "leave out the test-time averaging even if the run used it");
   const options = parseCommandLine<
     { checkpoint: string; out: string; batch?: string; ttaFlip: boolean }
   >(program, args);
@@ -55,7 +55,7 @@ export async function main(args: string[]): Promise<number> {
   }
   let config: TrainConfig;
   try {
-    config = checkConfig(structuredClone(recorded));
+    config = savedConfig(recorded);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     throw new UserError(
@@ -80,9 +80,12 @@ export async function main(args: string[]): Promise<number> {
     throw error;
   }
   const ttaFlip = options.ttaFlip && config.ttaFlip;
+  const ttaShift = options.ttaFlip ? config.ttaShift : 0;
+  const tta = [ttaFlip ? "flip" : "", ttaShift ? "shift" : ""].filter(Boolean).join(" and ");
   await saveOnnx(net, options.out, {
     batch: options.batch,
     ttaFlip,
+    ttaShift,
     docString: `${config.recipe} recipe (${config.arch} ${
       config.widths.join("-")
     }), exported from ${options.checkpoint}`,
@@ -90,7 +93,7 @@ export async function main(args: string[]): Promise<number> {
   console.log(
     `Wrote ${options.out}: ${countParameters(net)} parameters, ONNX opset ${OPSET}, ${
       options.batch ? `batch fixed at ${options.batch}` : "dynamic batch"
-    }${ttaFlip ? ", test-time flip averaging built in" : ""}.`,
+    }${tta ? `, test-time ${tta} averaging built in` : ""}.`,
   );
   return 0;
 }

@@ -14,7 +14,7 @@ import { Rng } from "../random.ts";
 import { CIFAR10_CLASSES } from "../data/cifar10.ts";
 import { toTensor } from "../data/to_tensor.ts";
 import { clone, type DType, type Tensor, tensor } from "../tensor.ts";
-import { flipHorizontal } from "../train/evaluate.ts";
+import { flipHorizontal, ttaViews } from "../train/evaluate.ts";
 import { exportOnnx, INPUT_NAME, OPSET, OUTPUT_NAME, saveOnnx } from "./export.ts";
 import { PRODUCER_NAME } from "./graph.ts";
 import { decodeModel } from "./proto.ts";
@@ -286,4 +286,23 @@ Deno.test("scoring an exported net predicts what the TypeScript net predicts", a
   }
   assert.ok(compared >= n / 2, `only ${compared} images without a near tie`);
   assert.ok(new Set(report.predictions).size >= 5, `the predictions vary: ${report.predictions}`);
+});
+
+Deno.test("ttaShift builds in the shifted views too, as the trainer's evaluate averages them", async () => {
+  const rng = new Rng(10);
+  const net = residualNet("float32");
+  randomiseState(net, rng);
+  const x = randomImages(rng, 3, "float32");
+  const got = (await runOnnx(exportOnnx(net, { ttaFlip: true, ttaShift: 1 }), x))
+    .data as Float32Array;
+  net.eval();
+  const views = ttaViews(x, { flip: true, shift: 1 });
+  assert.equal(views.length, 4);
+  const want = new Float32Array(got.length);
+  for (const view of views) net.forward(view).data.forEach((v, i) => want[i] += v / 4);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
+  assert.ok(worst < 1e-4, `max abs difference ${worst}`);
+  const flipOnly = (await runOnnx(exportOnnx(net, { ttaFlip: true }), x)).data as Float32Array;
+  assert.ok(flipOnly.some((v, i) => Math.abs(v - got[i]) > 1e-3), "the shifted views matter");
 });

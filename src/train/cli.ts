@@ -34,6 +34,8 @@ const bool = (value: string) => {
   return ["true", "on", "1"].includes(value);
 };
 
+const flipMode = (value: string) => value === "alternate" ? value : bool(value);
+
 /** The flags that override a recipe's fields, with the field each sets. */
 const OVERRIDES: [
   flag: string,
@@ -63,10 +65,21 @@ const OVERRIDES: [
     "random-crop padding in pixels (0: no translation)",
     number,
   ],
-  ["--flip <bool>", "flip", "random horizontal flips (true/false)", bool],
+  [
+    "--flip <mode>",
+    "flip",
+    "horizontal flips: true (random), alternate (each image every other epoch) or false",
+    flipMode,
+  ],
   ["--val-size <n>", "valSize", "training images held out for validation", number],
   ["--train-limit <n>", "trainLimit", "train on at most this many images (0: all)", number],
   ["--tta-flip <bool>", "ttaFlip", "average test logits with the mirrored image's", bool],
+  [
+    "--tta-shift <n>",
+    "ttaShift",
+    "also average test logits of the image shifted n pixels (0: off)",
+    number,
+  ],
   ["--seed <n>", "seed", "seed of the weights, split, order and augmentation", number],
 ];
 
@@ -134,6 +147,7 @@ export async function main(args: string[]): Promise<number> {
       exportModel: (model, path) =>
         saveOnnx(model, path, {
           ttaFlip: config.ttaFlip,
+          ttaShift: config.ttaShift,
           docString: `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`,
         }),
     });

@@ -9,7 +9,7 @@ import { Cifar10Loader } from "../data/loader.ts";
 import type { ImageSet } from "../data/cifar10.ts";
 import { crossEntropy } from "../nn/loss.ts";
 import type { Module } from "../nn/module.ts";
-import { clone, contiguous, type Tensor, tensor } from "../tensor.ts";
+import { contiguous, type Tensor, tensor } from "../tensor.ts";
 
 /** The result of {@linkcode evaluate}. */
 export interface Evaluation {
@@ -34,6 +34,40 @@ export function flipHorizontal(x: Tensor): Tensor {
 }
 
 /**
+ * Translates a batch of images `(N, C, H, W)` by `shift` pixels down and right, repeating the
+ * top row and the left column into the gap (ONNX `Pad` in `edge` mode, then the top-left
+ * `H × W`).
+ *
+ * @example
+ * ```ts
+ * shiftImages(x, 1); // out[n, c, h, w] = x[n, c, max(h − 1, 0), max(w − 1, 0)]
+ * ```
+ */
+export function shiftImages(x: Tensor, shift: number): Tensor {
+  const src = contiguous(x);
+  const [H, W] = x.shape.slice(-2);
+  const out = new Float32Array(src.size);
+  const S = src.data;
+  for (let plane = 0; plane < src.size; plane += H * W) {
+    for (let h = 0; h < H; h++) {
+      const from = plane + Math.max(h - shift, 0) * W, to = plane + h * W;
+      for (let w = 0; w < W; w++) out[to + w] = S[from + Math.max(w - shift, 0)];
+    }
+  }
+  return tensor(out, x.shape);
+}
+
+/**
+ * The views of a batch that test-time augmentation averages the logits of: the images, their
+ * mirrors (`flip`), and both shifted by `shift` pixels (when not 0).
+ */
+export function ttaViews(x: Tensor, options: { flip?: boolean; shift?: number }): Tensor[] {
+  const { flip = false, shift = 0 } = options;
+  const plain = shift > 0 ? [x, shiftImages(x, shift)] : [x];
+  return flip ? plain.flatMap((v) => [v, flipHorizontal(v)]) : plain;
+}
+
+/**
  * Writes the index of each row's largest logit of `logits` `(N, C)` into `out` (length N).
  *
  * @example
@@ -54,19 +88,20 @@ export function argmaxRows(logits: Tensor, out: Uint8Array): Uint8Array {
 
 /**
  * Evaluates `model` on `set` in eval mode (restoring its mode after), `batchSize` images at a
- * time; with `flip`, the logits of each image and of its mirror are averaged.
+ * time; with `flip` and `shift`, the logits of the views {@linkcode ttaViews} makes of each
+ * image are averaged.
  *
  * @example
  * ```ts
- * const { accuracy } = evaluate(model, testSet, { batchSize: 500, flip: true });
+ * const { accuracy } = evaluate(model, testSet, { batchSize: 500, flip: true, shift: 1 });
  * ```
  */
 export function evaluate(
   model: Module,
   set: ImageSet,
-  options: { batchSize?: number; flip?: boolean } = {},
+  options: { batchSize?: number; flip?: boolean; shift?: number } = {},
 ): Evaluation {
-  const { batchSize = 500, flip = false } = options;
+  const { batchSize = 500, flip = false, shift = 0 } = options;
   const wasTraining = model.training;
   model.eval();
   const loader = new Cifar10Loader(set, { batchSize, shuffle: false });
@@ -74,13 +109,16 @@ export function evaluate(
   let lossSum = 0, correct = 0, seen = 0;
   try {
     for (const { x, y } of loader.batches(0)) {
-      let logits = contiguous(model.forward(x));
-      if (flip) {
+      const views = ttaViews(x, { flip, shift });
+      let logits = contiguous(model.forward(views[0]));
+      if (views.length > 1) {
         // A layer's output is only valid until its next forward (src/nn/buffers.ts).
-        logits = clone(logits);
-        const mirrored = contiguous(model.forward(flipHorizontal(x)));
-        const L = new Float32Array(logits.size);
-        for (let i = 0; i < L.length; i++) L[i] = (logits.data[i] + mirrored.data[i]) / 2;
+        const L = Float32Array.from(logits.data);
+        for (const view of views.slice(1)) {
+          const more = contiguous(model.forward(view)).data;
+          for (let i = 0; i < L.length; i++) L[i] += more[i];
+        }
+        for (let i = 0; i < L.length; i++) L[i] /= views.length;
         logits = tensor(L, logits.shape);
       }
       lossSum += crossEntropy(logits, y, { reduction: "sum" }).loss;

@@ -4,7 +4,7 @@ import { Linear } from "../nn/linear.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { tensor } from "../tensor.ts";
-import { evaluate, flipHorizontal } from "./evaluate.ts";
+import { evaluate, flipHorizontal, shiftImages, ttaViews } from "./evaluate.ts";
 
 Deno.test("flipHorizontal mirrors the last axis", () => {
   const x = tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [1, 1, 2, 3]);
@@ -28,4 +28,22 @@ Deno.test("evaluate counts correct predictions, keeps the model's mode, and flip
   assert.ok(Number.isFinite(first.loss) && first.loss > 0);
   const flipped = evaluate(model, { images, labels, length: n }, { flip: true, batchSize: 7 });
   assert.equal(flipped.predictions.length, n);
+});
+
+Deno.test("shiftImages moves the picture down and right, repeating the top row and left column", () => {
+  const x = tensor(Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]), [1, 1, 3, 3]);
+  assert.deepEqual([...shiftImages(x, 1).data], [1, 1, 2, 1, 1, 2, 4, 4, 5]);
+  assert.deepEqual([...shiftImages(x, 0).data], [...x.data]);
+});
+
+Deno.test("ttaViews gives the images, the shifted ones, and the mirrors of both", () => {
+  const x = tensor(Float32Array.from([1, 2, 3, 4]), [1, 1, 2, 2]);
+  assert.deepEqual(ttaViews(x, {}).map((v) => [...v.data]), [[1, 2, 3, 4]]);
+  assert.deepEqual(ttaViews(x, { flip: true, shift: 1 }).map((v) => [...v.data]), [
+    [1, 2, 3, 4],
+    [2, 1, 4, 3],
+    [1, 1, 1, 1],
+    [1, 1, 1, 1],
+  ]);
+  assert.deepEqual(ttaViews(x, { shift: 1 }).length, 2);
 });

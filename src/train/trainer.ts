@@ -23,7 +23,7 @@ import { argmaxRows, evaluate, type Evaluation } from "./evaluate.ts";
 import { buildModel, macsPerImage } from "./models.ts";
 import { plotSvg } from "./plot.ts";
 import { EpochProgress } from "./progress.ts";
-import { checkConfig, type TrainConfig } from "./recipes.ts";
+import { checkConfig, savedConfig, type TrainConfig } from "./recipes.ts";
 import { whiteningFilters } from "./whitening.ts";
 
 /** The images a run uses; `val` and `test` may be absent. */
@@ -136,7 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         `${files.checkpoint} was not written by the trainer, so it cannot be resumed.`,
       );
     }
-    config = checkConfig({ ...saved.config, whiten: saved.config.whiten ?? false });
+    config = savedConfig(saved.config);
     state = {
       epoch: saved.epoch,
       batch: saved.batch,
@@ -263,10 +263,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   let test: Evaluation | null = null;
   if (data.test) {
-    test = evaluate(model, data.test, { flip: config.ttaFlip });
+    test = evaluate(model, data.test, { flip: config.ttaFlip, shift: config.ttaShift });
+    const tta = [config.ttaFlip ? "flip" : "", config.ttaShift ? `shift ${config.ttaShift}` : ""]
+      .filter(Boolean).join(" and ");
     log(
       `Test accuracy: ${(100 * test.accuracy).toFixed(2)}% on ${data.test.length} images` +
-        `${config.ttaFlip ? " (with flip test-time augmentation)" : ""}.`,
+        `${tta ? ` (with ${tta} test-time augmentation)` : ""}.`,
     );
   }
   if (options.exportModel) {
