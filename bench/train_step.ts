@@ -1,6 +1,6 @@
 /**
  * `deno task bench:step`: one full training step (forward, cross-entropy, backward, SGD) of
- * the default network (`vgg` 32-64-128-256, float32) at batch 256, next to PyTorch doing the
+ * the default recipe's network (float32) at its batch size, next to PyTorch doing the
  * same step with as many threads, in the same run. Prints the median step time and images
  * per second of both and their ratio, then a per-layer-type breakdown of forward and backward
  * times.
@@ -10,7 +10,7 @@
  * rounds.
  *
  * Options: `--steps N` timed steps per round (default 2), `--rounds N` (default 2),
- * `--batch N` (default 256), `--threads N` (default 2), `--reference` runs this project with
+ * `--batch N` (default: the recipe's), `--threads N` (default 2), `--reference` runs this project with
  * the plain TypeScript GEMM instead of the fast one, `--no-torch` skips PyTorch, `--python
  * PATH` picks the interpreter (default /usr/bin/python3).
  *

@@ -24,9 +24,9 @@ function parseArgs(args: string[]) {
     .requiredOption("--checkpoint <file>", "the checkpoint to export")
     .option("--out <file>", "where to write the model", "model.onnx")
     .option("--batch <n>", "fix the batch size (default: dynamic)")
-    .option("--no-tta-flip", "leave out the test-time averaging even if the run used it");
+    .option("--no-tta", "leave out the test-time averaging (flip, shift) even if the run used it");
   const options = parseCommandLine<
-    { checkpoint: string; out: string; batch?: string; ttaFlip: boolean }
+    { checkpoint: string; out: string; batch?: string; tta: boolean }
   >(program, args);
   const batch = options.batch === undefined ? null : Number(options.batch);
   if (batch !== null && !(Number.isInteger(batch) && batch > 0)) {
@@ -79,8 +79,8 @@ export async function main(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const ttaFlip = options.ttaFlip && config.ttaFlip;
-  const ttaShift = options.ttaFlip ? config.ttaShift : 0;
+  const ttaFlip = options.tta && config.ttaFlip;
+  const ttaShift = options.tta ? config.ttaShift : 0;
   const tta = [ttaFlip ? "flip" : "", ttaShift ? "shift" : ""].filter(Boolean).join(" and ");
   await saveOnnx(net, options.out, {
     batch: options.batch,

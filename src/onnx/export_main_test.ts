@@ -53,7 +53,7 @@ Deno.test("deno task export writes a trainer checkpoint's network, flip averagin
   const plain = model.forward(x).data;
   const mirrored = model.forward(flipHorizontal(x)).data;
 
-  for (const [flags, want] of [[[], "with"], [["--no-tta-flip"], "without"]] as const) {
+  for (const [flags, want] of [[[], "with"], [["--no-tta"], "without"]] as const) {
     const out = `${dir}/m-${want}.onnx`;
     const { code, out: printed, err } = await exportTask(
       "--checkpoint",
