@@ -196,6 +196,7 @@ export class FastGemm {
       worker?.terminate();
       this.#workers[slot] = null;
       Atomics.store(this.#ctrl, PARAMS + slot * SLOT + STATE, GONE);
+      Atomics.notify(this.#ctrl, PARAMS + slot * SLOT + JOB); // it sees GONE and leaves
     }
   }
 

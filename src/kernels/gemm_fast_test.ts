@@ -149,3 +149,30 @@ Deno.test("directWeightGradient takes 3 × 3 stride-1 weight gradients of 4k out
   const dy16 = channelRows(new Float32Array(2 * 8 * 16), 2, 8, 16);
   assert.ok(!directWeightGradient(false, dy16, im2colMatrix(x, 2, strided, true), dW, 8), "stride");
 });
+
+Deno.test("a program that closes the fast GEMM exits at once", async () => {
+  // Its Workers once kept looping after terminate(), and the program never exited.
+  const dir = await Deno.makeTempDir();
+  const script = `${dir}/close.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { useFastKernels, useReferenceKernels } from "${new URL(
+      "./gemm_fast.ts",
+      import.meta.url,
+    )}";
+import { gemm } from "${new URL("./gemm.ts", import.meta.url)}";
+await useFastKernels({ threads: 2 });
+const a = new Float32Array(256 * 256).fill(1), c = new Float32Array(256 * 256);
+gemm(false, false, 256, 256, 256, a, a, c, 0);
+useReferenceKernels();
+console.log(c[0]);`,
+  );
+  // A program that hangs is killed after 20 s, and its exit code fails the test.
+  const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", script],
+    signal: AbortSignal.timeout(20_000),
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+  assert.equal(new TextDecoder().decode(stdout).trim(), "256");
+  await Deno.remove(dir, { recursive: true });
+});

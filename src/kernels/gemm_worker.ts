@@ -47,7 +47,11 @@ scope.onmessage = (event: MessageEvent<Start>) => {
   Atomics.store(ctrl, at + STATE, IDLE);
   scope.postMessage("ready");
   for (;;) {
-    if (spinWait(ctrl, at + JOB, 0, IDLE_MS) === "timed-out") {
+    const woke = spinWait(ctrl, at + JOB, 0, IDLE_MS);
+    // Closed by the caller (`close()` marks the slot gone and wakes it): leave. Terminating a
+    // Worker that loops around Atomics.wait did not stop it, and the program never exited.
+    if (Atomics.load(ctrl, at + STATE) === GONE) break;
+    if (woke === "timed-out") {
       // Leave, unless the caller claimed this slot in the meantime (its job flag follows).
       if (Atomics.compareExchange(ctrl, at + STATE, IDLE, GONE) === IDLE) break;
       continue;
