@@ -306,21 +306,10 @@ export class FastGemm {
     );
     encodeView(ctrl, A_VIEW, a);
     encodeView(ctrl, B_VIEW, b);
-    for (const [i, slot] of helpers.entries()) {
-      const at = PARAMS + slot * SLOT, lo = cut(total, parts, i + 1);
-      const hi = cut(total, parts, i + 2);
-      ctrl.set(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi], at + ARGS);
-      ctrl.set([kp, pa, pb, pc, ldc * 4, beta], at + ARGS + 4);
-      ctrl[at + PART] = i + 1;
-      Atomics.store(ctrl, at + JOB, 1);
-      Atomics.notify(ctrl, at + JOB);
-    }
-    const mine = cut(total, parts, 1);
-    const tiles = byRows ? [0, mine, 0, np] : [0, mp, 0, mine];
-    runShare(f, ctrl, 0, this.#kernels, [...tiles, kp, pa, pb, pc, ldc * 4, beta]);
-    for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
-      spinWait(ctrl, DONE, done);
-    }
+    this.#dispatch(helpers, (part) => {
+      const lo = cut(total, parts, part), hi = cut(total, parts, part + 1);
+      return [...(byRows ? [lo, hi, 0, np] : [0, mp, lo, hi]), kp, pa, pb, pc, ldc * 4, beta];
+    });
     if (isView(c)) scatterChannels(f, c, c0, ldc);
     else if (ldc === n) c.set(f.subarray(c0, c0 + m * n));
     else for (let i = 0; i < m; i++) c.set(f.subarray(c0 + i * ldc, c0 + i * ldc + n), i * n);
@@ -361,20 +350,12 @@ export class FastGemm {
     ctrl.set([0, 0, m, images * L, k, k, 0, raw >> 2, pa >> 2, pb >> 2, parts, DIRECT, 0], PACK);
     encodeView(ctrl, B_VIEW, b);
     // Where gemm_tiles would have its column panels, a direct job has its images.
-    const args = (part: number) =>
-      [0, mp, cut(images, parts, part), cut(images, parts, part + 1)]
-        .concat([k, pa, pb, pc, L * 4, 0]);
-    for (const [i, slot] of helpers.entries()) {
-      const at = PARAMS + slot * SLOT;
-      ctrl.set(args(i + 1), at + ARGS);
-      ctrl[at + PART] = i + 1;
-      Atomics.store(ctrl, at + JOB, 1);
-      Atomics.notify(ctrl, at + JOB);
-    }
-    runShare(f, ctrl, 0, this.#kernels, args(0));
-    for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
-      spinWait(ctrl, DONE, done);
-    }
+    this.#dispatch(
+      helpers,
+      (part) =>
+        [0, mp, cut(images, parts, part), cut(images, parts, part + 1)]
+          .concat([k, pa, pb, pc, L * 4, 0]),
+    );
     c.data.set(f.subarray(pc >> 2, (pc >> 2) + images * m * L));
   }
 
@@ -422,9 +403,19 @@ export class FastGemm {
       PACK,
     );
     encodeView(ctrl, B_VIEW, b);
-    const args = (part: number) =>
+    this.#dispatch(helpers, (part) =>
       [cut(images, parts, part), cut(images, parts, part + 1)]
-        .concat([cut(blocks, parts, part), cut(blocks, parts, part + 1), nb, pb, pc, 0, 0, 0]);
+        .concat([cut(blocks, parts, part), cut(blocks, parts, part + 1), nb, pb, pc, 0, 0, 0]));
+    c.set(f.subarray(pc >> 2, (pc >> 2) + m * n));
+  }
+
+  /**
+   * Runs the job posted in the control block: hands part `i + 1` to the Worker of
+   * `helpers[i]` with its ten arguments `args(i + 1)`, runs part 0 on this thread, and waits
+   * until every Worker is done.
+   */
+  #dispatch(helpers: number[], args: (part: number) => number[]): void {
+    const ctrl = this.#ctrl;
     for (const [i, slot] of helpers.entries()) {
       const at = PARAMS + slot * SLOT;
       ctrl.set(args(i + 1), at + ARGS);
@@ -432,11 +423,14 @@ export class FastGemm {
       Atomics.store(ctrl, at + JOB, 1);
       Atomics.notify(ctrl, at + JOB);
     }
-    runShare(f, ctrl, 0, this.#kernels, args(0));
-    for (let done = Atomics.load(ctrl, DONE); done < parts - 1; done = Atomics.load(ctrl, DONE)) {
+    runShare(this.#f32, ctrl, 0, this.#kernels, args(0));
+    for (
+      let done = Atomics.load(ctrl, DONE);
+      done < helpers.length;
+      done = Atomics.load(ctrl, DONE)
+    ) {
       spinWait(ctrl, DONE, done);
     }
-    c.set(f.subarray(pc >> 2, (pc >> 2) + m * n));
   }
 
   /** Grows the memory to at least `bytes` and refreshes the views on it. */

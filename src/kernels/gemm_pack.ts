@@ -232,10 +232,7 @@ export function runShare(
   if (bView === null) {
     packB(f, pb, { data: f, offset: rawB }, transB === 1, n, k, kp, qb0, qb1, kernels.packB);
   } else if (!stream) packBView(f, pb, rawB, bView, kp, qb0, qb1, kernels);
-  if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
-  for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
-    spinWait(ctrl, PACKED, done);
-  }
+  barrier(ctrl, parts);
   const [ip0, ip1, jp0, jp1, , , , pc, ldc, beta] = Array.from(tiles);
   if (ip0 >= ip1 || jp0 >= jp1) return;
   if (!stream || bView === null) return kernels.tiles(...Array.from(tiles));
@@ -259,23 +256,40 @@ function runDirect(
   kernels: Kernels,
   tiles: ArrayLike<number>,
 ): void {
+  const [, , n0, n1, kp, pa, padded, y] = Array.from(tiles);
+  const { C, Hp, Wp, outH, outW } = padShare(ctrl, raw, padded, n0, n1, kernels);
+  if (n0 < n1) kernels.convDirect(pa, padded, n0, n1, C, Hp, Wp, outW, outH * outW, y, m, kp);
+}
+
+/**
+ * Pads images `[n0, n1)` of the im2col view `B` of a direct job, from their copy at `f[raw]`
+ * into the padded images at byte `padded`; returns the sizes the direct kernels take.
+ */
+function padShare(
+  ctrl: Int32Array,
+  raw: number,
+  padded: number,
+  n0: number,
+  n1: number,
+  kernels: Kernels,
+) {
   const view = decodeView(ctrl, B_VIEW);
   if (view?.kind !== "im2col") throw new Error("gemm: a direct job needs an im2col view as B");
-  const [, , n0, n1, kp, pa, padded, y] = Array.from(tiles);
-  const { channels: C, height: H, width: W, padH, padW, outW, outH } = view.geometry;
+  const { channels: C, height: H, width: W, padH, padW, outH, outW } = view.geometry;
   const Hp = H + 2 * padH, Wp = W + 2 * padW;
-  if (n0 >= n1) return;
-  const planes = (n1 - n0) * C;
-  kernels.padImages(
-    padded + n0 * C * Hp * Wp * 4,
-    (raw + n0 * C * H * W) * 4,
-    planes,
-    H,
-    W,
-    padH,
-    padW,
-  );
-  kernels.convDirect(pa, padded, n0, n1, C, Hp, Wp, outW, outH * outW, y, m, kp);
+  if (n0 < n1) {
+    const to = padded + n0 * C * Hp * Wp * 4, from = (raw + n0 * C * H * W) * 4;
+    kernels.padImages(to, from, (n1 - n0) * C, H, W, padH, padW);
+  }
+  return { images: view.images, C, Hp, Wp, outH, outW };
+}
+
+/** Counts this thread in `PACKED` and waits until all `parts` threads have counted themselves. */
+function barrier(ctrl: Int32Array, parts: number): void {
+  if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
+  for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
+    spinWait(ctrl, PACKED, done);
+  }
 }
 
 /**
@@ -293,19 +307,10 @@ function runDirectDW(
   kernels: Kernels,
   tiles: ArrayLike<number>,
 ): void {
-  const view = decodeView(ctrl, B_VIEW);
-  if (view?.kind !== "im2col") throw new Error("gemm: a direct job needs an im2col view as B");
   const [n0, n1, ob0, ob1, nb, padded, dw] = Array.from(tiles);
-  const { channels: C, height: H, width: W, padH, padW, outH, outW } = view.geometry;
-  const Hp = H + 2 * padH, Wp = W + 2 * padW;
-  const at = padded + n0 * C * Hp * Wp * 4;
-  if (n0 < n1) kernels.padImages(at, (rawB + n0 * C * H * W) * 4, (n1 - n0) * C, H, W, padH, padW);
-  if (Atomics.add(ctrl, PACKED, 1) + 1 === parts) Atomics.notify(ctrl, PACKED);
-  for (let done = Atomics.load(ctrl, PACKED); done < parts; done = Atomics.load(ctrl, PACKED)) {
-    spinWait(ctrl, PACKED, done);
-  }
+  const { images, C, Hp, Wp, outH, outW } = padShare(ctrl, rawB, padded, n0, n1, kernels);
+  barrier(ctrl, parts);
   if (ob0 >= ob1) return;
-  const images = view.images;
   kernels.convDirectDW(rawA * 4, padded, 0, images, m, C, Hp, Wp, outH, outW, dw, ob0, ob1, nb);
 }
 
