@@ -296,9 +296,6 @@ export class FastGemm {
     }
 
     const ctrl = this.#ctrl;
-    Atomics.store(ctrl, DONE, 0);
-    Atomics.store(ctrl, PACKED, 0);
-    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
     ctrl.set(
       [+transA, +transB, m, n, k, kp, rawA >> 2, rawB >> 2, pa >> 2, pb >> 2, parts]
         .concat([stream ? STREAMED_B : PACKED_B, scratch >> 2]),
@@ -345,8 +342,6 @@ export class FastGemm {
       ? this.#claim(Math.min(threads, images) - 1)
       : [];
     const parts = helpers.length + 1;
-    Atomics.store(ctrl, DONE, 0);
-    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
     ctrl.set([0, 0, m, images * L, k, k, 0, raw >> 2, pa >> 2, pb >> 2, parts, DIRECT, 0], PACK);
     encodeView(ctrl, B_VIEW, b);
     // Where gemm_tiles would have its column panels, a direct job has its images.
@@ -395,9 +390,6 @@ export class FastGemm {
     // Images per pass: enough positions (about 1024) that summing the lanes at the end of a
     // pass costs little, few enough that the pass's rows of dOut stay in the L1 cache.
     const nb = Math.max(1, Math.floor(1024 / L));
-    Atomics.store(ctrl, DONE, 0);
-    Atomics.store(ctrl, PACKED, 0);
-    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
     ctrl.set(
       [0, 0, m, n, images * L, 0, rawA >> 2, rawB >> 2, 0, pb >> 2, parts, DIRECT_DW, 0],
       PACK,
@@ -410,12 +402,15 @@ export class FastGemm {
   }
 
   /**
-   * Runs the job posted in the control block: hands part `i + 1` to the Worker of
-   * `helpers[i]` with its ten arguments `args(i + 1)`, runs part 0 on this thread, and waits
-   * until every Worker is done.
+   * Runs the job whose fields are in the control block: resets its counters, hands part
+   * `i + 1` to the Worker of `helpers[i]` with its ten arguments `args(i + 1)`, runs part 0 on
+   * this thread, and waits until every Worker is done.
    */
   #dispatch(helpers: number[], args: (part: number) => number[]): void {
     const ctrl = this.#ctrl;
+    Atomics.store(ctrl, DONE, 0);
+    Atomics.store(ctrl, PACKED, 0);
+    ctrl[BYTES] = this.#memory.buffer.byteLength / PAGE_BYTES;
     for (const [i, slot] of helpers.entries()) {
       const at = PARAMS + slot * SLOT;
       ctrl.set(args(i + 1), at + ARGS);
