@@ -130,9 +130,14 @@ export class MaxPool2D extends Pool2D {
     const g = this.geometry(x);
     checkDelta(this.name(), [x.shape[0], x.shape[1], g.outH, g.outW], delta);
     const D = contiguous(delta).data, argmax = this.#argmax;
-    const dx = this.#dx.get(x.shape, dtypeOf(x), true);
+    const [batch, channels, H, W] = x.shape;
+    // 2 × 2 windows that tile the input write each element of dx once: no zeroing pass.
+    const tiles = g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 &&
+      g.padH + g.padW === 0 && H === 2 * g.outH && W === 2 * g.outW;
+    const dx = this.#dx.get(x.shape, dtypeOf(x), !tiles);
     const DX = dx.data;
-    for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
+    if (tiles) maxPool2x2Backward(D, argmax, DX, batch * channels, W, g.outH, g.outW);
+    else for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
     return dx;
   }
 
@@ -333,6 +338,33 @@ function maxPool2x2(
           (Number(vBottom > vTop) | Number(vBottom !== vBottom)) * (bottom - top);
         Y[o] = X[at];
         argmax[o] = at;
+      }
+    }
+  }
+}
+
+/**
+ * The gradient of {@linkcode maxPool2x2} over inputs it tiles exactly: each window's four
+ * elements get the window's gradient where its maximum was and 0 elsewhere.
+ */
+function maxPool2x2Backward(
+  D: FloatArray,
+  argmax: Int32Array,
+  DX: FloatArray,
+  planes: number,
+  W: number,
+  outH: number,
+  outW: number,
+): void {
+  for (let plane = 0, o = 0; plane < planes; plane++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = (plane * outH + oh) * 4 * outW;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const a = row + 2 * ow, c = a + W, at = argmax[o], d = D[o];
+        DX[a] = at === a ? d : 0;
+        DX[a + 1] = at === a + 1 ? d : 0;
+        DX[c] = at === c ? d : 0;
+        DX[c + 1] = at === c + 1 ? d : 0;
       }
     }
   }

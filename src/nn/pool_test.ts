@@ -54,33 +54,38 @@ Deno.test("pools reject bad shapes with errors that name the layer and shapes", 
   assert.throws(() => pool.backward(zeros([1, 1, 4, 4])), /expected delta of shape \(1, 1, 2, 2\)/);
 });
 
-Deno.test("MaxPool2D's 2×2 stride-2 path keeps the general rule: ties, NaNs, odd sizes", () => {
+Deno.test("MaxPool2D's 2×2 stride-2 path keeps the general rule: ties, NaNs, odd and even sizes", () => {
   const rng = new Rng(11);
-  const [N, C, H, W] = [2, 3, 7, 9]; // odd: the last row and column are dropped
-  // Few distinct values so windows tie; a few NaNs.
-  const x = tensor(
-    Float64Array.from({ length: N * C * H * W }, () => rng.random() < 0.05 ? NaN : rng.int(3)),
-    [N, C, H, W],
-  );
-  const pool = new MaxPool2D(2);
-  const y = pool.forward(x);
-  const delta = tensor(Float64Array.from({ length: y.size }, (_, i) => i + 1), y.shape);
-  const dx = pool.backward(delta);
-  assert.deepEqual(y.shape, [N, C, 3, 4]);
-  const expected = new Float64Array(x.size);
-  for (let p = 0, o = 0; p < N * C; p++) {
-    for (let oh = 0; oh < 3; oh++) {
-      for (let ow = 0; ow < 4; ow++, o++) {
-        // PyTorch's loop: `v > best || isnan(v)` over the window in row-major order.
-        let best = -Infinity, at = -1;
-        for (const [h, w] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
-          const i = p * H * W + (2 * oh + h) * W + 2 * ow + w;
-          if (x.data[i] > best || Number.isNaN(x.data[i])) [best, at] = [x.data[i], i];
+  // Odd: the last row and column are dropped (dx scattered); even: the windows tile the input
+  // (dx written window by window, every element, so a reused buffer holds nothing stale).
+  for (const [N, C, H, W] of [[2, 3, 7, 9], [2, 3, 8, 10]]) {
+    const [outH, outW] = [Math.floor(H / 2), Math.floor(W / 2)];
+    // Few distinct values so windows tie; a few NaNs.
+    const x = tensor(
+      Float64Array.from({ length: N * C * H * W }, () => rng.random() < 0.05 ? NaN : rng.int(3)),
+      [N, C, H, W],
+    );
+    const pool = new MaxPool2D(2);
+    const y = pool.forward(x);
+    assert.deepEqual(y.shape, [N, C, outH, outW]);
+    pool.backward(tensor(new Float64Array(y.size).fill(-7), y.shape));
+    const delta = tensor(Float64Array.from({ length: y.size }, (_, i) => i + 1), y.shape);
+    const dx = pool.backward(delta);
+    const expected = new Float64Array(x.size);
+    for (let p = 0, o = 0; p < N * C; p++) {
+      for (let oh = 0; oh < outH; oh++) {
+        for (let ow = 0; ow < outW; ow++, o++) {
+          // PyTorch's loop: `v > best || isnan(v)` over the window in row-major order.
+          let best = -Infinity, at = -1;
+          for (const [h, w] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+            const i = p * H * W + (2 * oh + h) * W + 2 * ow + w;
+            if (x.data[i] > best || Number.isNaN(x.data[i])) [best, at] = [x.data[i], i];
+          }
+          assert.ok(Object.is(y.data[o], best), `${H}×${W}: output ${o}`);
+          expected[at] += o + 1;
         }
-        assert.ok(Object.is(y.data[o], best), `output ${o}`);
-        expected[at] += o + 1;
       }
     }
+    assert.deepEqual([...dx.data], [...expected], `${H}×${W}`);
   }
-  assert.deepEqual([...dx.data], [...expected]);
 });

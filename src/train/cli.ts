@@ -60,6 +60,12 @@ const OVERRIDES: [
   ["--weight-decay <x>", "weightDecay", "L2 weight decay on conv and linear weights", number],
   ["--label-smoothing <x>", "labelSmoothing", "label smoothing of the cross-entropy", number],
   [
+    "--lookahead <x>",
+    "lookahead",
+    "lookahead's per-step decay of the slow weights (0: off)",
+    number,
+  ],
+  [
     "--crop-padding <n>",
     "cropPadding",
     "random-crop padding in pixels (0: no translation)",

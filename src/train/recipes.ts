@@ -31,6 +31,12 @@ export interface TrainConfig {
   /** L2 weight decay on conv/linear weights (not on BatchNorm or biases). */
   weightDecay: number;
   labelSmoothing: number;
+  /**
+   * Lookahead's per-step decay (`optim/lookahead.ts`), 0 for none: every 5 steps the weights
+   * are pulled back to a slow copy that follows them with decay `lookahead⁵·(step/steps)³`,
+   * and the run ends on the slow weights (airbench). Absent in checkpoints of older runs: 0.
+   */
+  lookahead: number;
   /** Random-crop padding in pixels (0 for no translation). */
   cropPadding: number;
   /** Random horizontal flips; `"alternate"` mirrors each image every other epoch (airbench). */
@@ -61,6 +67,7 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   nesterov: true,
   weightDecay: 5e-4,
   labelSmoothing: 0.1,
+  lookahead: 0,
   cropPadding: 2,
   flip: "alternate",
   valSize: 2000,
@@ -132,7 +139,9 @@ export function recipe(name: string): TrainConfig {
  * ```
  */
 export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
-  return checkConfig({ whiten: false, ttaShift: 0, ...structuredClone(saved) } as TrainConfig);
+  return checkConfig(
+    { whiten: false, ttaShift: 0, lookahead: 0, ...structuredClone(saved) } as TrainConfig,
+  );
 }
 
 /** Checks every field a person can set, with one sentence for the first bad one. */
@@ -159,6 +168,10 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   need(
     c.labelSmoothing >= 0 && c.labelSmoothing < 1,
     `--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`,
+  );
+  need(
+    c.lookahead >= 0 && c.lookahead < 1,
+    `--lookahead must be in [0, 1) (0: off), got ${c.lookahead}`,
   );
   need(
     int(c.cropPadding, 0) && c.cropPadding < 32,

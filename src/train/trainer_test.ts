@@ -29,6 +29,7 @@ const TINY: TrainConfig = {
   lr: 0.05,
   valSize: 0,
   cropPadding: 2,
+  lookahead: 0.95, // so that resuming covers the slow weights too
 };
 const data = { train: colourSet(64, 1), val: colourSet(32, 2), test: colourSet(32, 3) };
 const quiet = { log: () => {}, progress: false };
