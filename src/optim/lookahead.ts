@@ -71,7 +71,7 @@ export class Lookahead<H extends BaseOptions> {
     if (this.#slow.length === 0) this.#slow = params.map((p) => clone(p.value));
     if (
       params.length !== this.#slow.length ||
-      params.some((p, i) => !sameShape(p.value.shape, this.#slow[i]?.shape ?? []))
+      params.some((p, i) => !sameShape(p.value.shape, this.#slow[i].shape))
     ) {
       throw new Error(
         "Lookahead: the optimizer's parameters changed since the slow weights were taken",
