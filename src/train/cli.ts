@@ -12,6 +12,7 @@ import { trainValSplit } from "../data/split.ts";
 import { runMain, UserError } from "../errors.ts";
 import { useFastKernels } from "../kernels/gemm_fast.ts";
 import { saveOnnx } from "../onnx/export.ts";
+import { scoreInChildProcess } from "../onnx/score_process.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { train } from "./trainer.ts";
 
@@ -33,6 +34,9 @@ const bool = (value: string) => {
   }
   return ["true", "on", "1"].includes(value);
 };
+
+/** Generous: the default model scores the test set in about 15 s. */
+const SCORE_LIMIT_SECONDS = 1800;
 
 const flipMode = (value: string) => value === "alternate" ? value : bool(value);
 
@@ -156,6 +160,10 @@ export async function main(args: string[]): Promise<number> {
           ttaShift: config.ttaShift,
           docString: `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`,
         }),
+      // The test accuracy is the submitted file's, as the grader will score it.
+      scoreModel: async (path) =>
+        (await scoreInChildProcess(path, where, { timeLimitSeconds: SCORE_LIMIT_SECONDS }))
+          .accuracy,
     });
     if (!result.interrupted) {
       console.log(

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { writeBinFolder } from "../data/fake_cifar10.ts";
 
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
 
@@ -33,4 +34,21 @@ Deno.test("deno task train: person-made errors end in one sentence and exit 2", 
     assert.match(err, pattern);
     assert.equal(err.trim().split("\n").length, 1, `one line, no stack trace: ${err}`);
   }
+});
+
+Deno.test("deno task train: a run ends with model.onnx scored on the test set by onnxruntime", async () => {
+  const data = await Deno.makeTempDir(), out = await Deno.makeTempDir();
+  await writeBinFolder(data, 16); // 80 training images, 16 test images
+  const { code, out: stdout, err } = await trainCli(
+    ...["--recipe", "quick", "--data", data, "--out", out, "--widths", "4,4,8,8"],
+    ...["--batch-size", "8", "--val-size", "8", "--tta-flip", "true", "--tta-shift", "1"],
+  );
+  assert.equal(code, 0, err);
+  assert.match(
+    stdout,
+    new RegExp(
+      `Test accuracy of ${out}/model\\.onnx: \\d+\\.\\d\\d% on 16 images \\(with flip and shift 1`,
+    ),
+  );
+  assert.ok((await Deno.stat(`${out}/model.onnx`)).size > 0);
 });

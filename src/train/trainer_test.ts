@@ -62,6 +62,45 @@ Deno.test("train learns a separable problem and writes its files", async () => {
   assert.equal((saved.metadata as { epoch: number }).epoch, 4);
 });
 
+Deno.test("the test accuracy is the exported file's when a scorer is given, else the network's", async () => {
+  const lines: string[] = [];
+  const events: string[] = [];
+  const exportModel = async (_: unknown, path: string) => {
+    await Deno.writeTextFile(path, "model");
+    events.push(`export ${path}`);
+  };
+  const scored = await run({
+    outDir: await Deno.makeTempDir(),
+    log: (line) => lines.push(line),
+    exportModel,
+    scoreModel: async (path) => {
+      events.push(`score ${path}: ${await Deno.readTextFile(path)}`);
+      return 0.25;
+    },
+  });
+  const model = scored.files.model;
+  assert.deepEqual(events, [`export ${model}`, `score ${model}: model`]);
+  assert.equal(scored.test!.accuracy, 0.25);
+  assert.ok(lines.includes(`Test accuracy of ${model}: 25.00% on 32 images.`), lines.join("\n"));
+
+  // A scorer that fails (onnxruntime refusing the file) leaves the network's own evaluation.
+  lines.length = 0;
+  const fellBack = await run({
+    outDir: await Deno.makeTempDir(),
+    log: (line) => lines.push(line),
+    exportModel,
+    scoreModel: () => Promise.reject(new UserError("onnxruntime could not load it.")),
+  });
+  assert.ok(fellBack.test!.accuracy >= 0.9);
+  assert.ok(
+    lines.some((l) =>
+      /^Could not score .*model\.onnx \(onnxruntime could not load it\); evaluating/.test(l)
+    ),
+    lines.join("\n"),
+  );
+  assert.ok(lines.some((l) => /^Test accuracy: \d+\.\d\d% on 32 images\.$/.test(l)));
+});
+
 Deno.test("a run stopped mid-epoch and resumed ends with the same weights", async () => {
   const whole = await run({ outDir: await Deno.makeTempDir() });
 
