@@ -161,9 +161,15 @@ export async function main(args: string[]): Promise<number> {
           docString: `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`,
         }),
       // The test accuracy is the submitted file's, as the grader will score it.
-      scoreModel: async (path) =>
-        (await scoreInChildProcess(path, where, { timeLimitSeconds: SCORE_LIMIT_SECONDS }))
-          .accuracy,
+      scoreModel: async (path) => {
+        try {
+          const options = { timeLimitSeconds: SCORE_LIMIT_SECONDS };
+          return (await scoreInChildProcess(path, where, options)).accuracy;
+        } catch (error) {
+          if (!(error instanceof Deno.errors.NotCapable)) throw error;
+          throw new UserError("onnxruntime runs in a child process, which needs --allow-run");
+        }
+      },
     });
     if (!result.interrupted) {
       console.log(
