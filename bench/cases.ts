@@ -98,7 +98,7 @@ export const SETUP: Record<string, (c: BenchCase, fast: FastGemm) => Run | Promi
     const { loadModel, scoreSession } = await import("../src/onnx/score.ts");
     const { CIFAR10_CLASSES, IMAGE_BYTES } = await import("../src/data/cifar10.ts");
     const rng = new Rng(0);
-    const model = buildModel({ arch: RECIPE.arch, widths: RECIPE.widths, dtype: "float32", rng });
+    const model = buildModel({ ...RECIPE, dtype: "float32", rng });
     const path = await Deno.makeTempFile({ suffix: ".onnx" });
     await Deno.writeFile(path, exportOnnx(model.eval()));
     const { session, contract } = await loadModel(path, { threads: c.threads });
@@ -262,6 +262,8 @@ export const CASES: BenchCase[] = [
     work: RECIPE.batchSize,
     batch: RECIPE.batchSize,
     widths: RECIPE.widths,
+    stemNorm: RECIPE.stemNorm,
+    frozenStem: RECIPE.whiten,
     lr: RECIPE.lr / 10,
     momentum: RECIPE.momentum,
     weightDecay: RECIPE.weightDecay,
@@ -277,6 +279,7 @@ export const CASES: BenchCase[] = [
     images: SCORE_IMAGES,
     batch: 256,
     widths: RECIPE.widths,
+    stemNorm: RECIPE.stemNorm,
     threads: 2,
     budget: 1,
   },

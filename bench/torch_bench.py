@@ -78,12 +78,16 @@ def conv2d(case):
     return step
 
 
-def network(widths):
-    """The default CIFAR network, as src/train/models.ts builds it (`vgg`)."""
+def network(widths, stem_norm=True, frozen_stem=False):
+    """The default CIFAR network, as src/train/models.ts builds it (`vgg`): without
+    `stem_norm` the stem's conv has a bias and no BatchNorm follows; `frozen_stem` fixes it
+    (the trainer's whitened stem), so autograd computes no gradient before the first stage."""
     nn = torch.nn
     stem, *stages = widths
-    conv = lambda cin, cout: nn.Conv2d(cin, cout, 3, 1, padding=1, bias=False)
-    layers = [conv(3, stem), nn.BatchNorm2d(stem), nn.ReLU()]
+    conv = lambda cin, cout, bias=False: nn.Conv2d(cin, cout, 3, 1, padding=1, bias=bias)
+    first = conv(3, stem, bias=not stem_norm)
+    first.requires_grad_(not frozen_stem)
+    layers = [first, *([nn.BatchNorm2d(stem)] if stem_norm else []), nn.ReLU()]
     cin = stem
     for width in stages:
         layers += [conv(cin, width), nn.MaxPool2d(2), nn.BatchNorm2d(width), nn.ReLU()]
@@ -97,9 +101,10 @@ def train_step(case):
     """Forward, loss, backward and a Nesterov SGD step with weight decay on the conv and
     linear weights only, as the trainer does it."""
     torch.manual_seed(0)
-    model = network(case["widths"])
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    rest = [p for p in model.parameters() if p.dim() <= 1]
+    model = network(case["widths"], case["stemNorm"], case["frozenStem"])
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() > 1]
+    rest = [p for p in params if p.dim() <= 1]
     opt = torch.optim.SGD(
         [{"params": decay}, {"params": rest, "weight_decay": 0}],
         lr=case["lr"], momentum=case["momentum"], nesterov=True,
@@ -121,7 +126,7 @@ def onnx_score(case):
     """PyTorch's eval forward over the same number of images in the same batches: what
     scoring with PyTorch instead of onnxruntime would cost (argmax included)."""
     torch.manual_seed(0)
-    model = network(case["widths"]).eval()
+    model = network(case["widths"], case["stemNorm"]).eval()
     images = torch.rand(case["images"], 3, 32, 32)
 
     def score():

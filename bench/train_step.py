@@ -16,8 +16,9 @@ from torch_bench import network  # the same network as the main bench builds
 
 
 def optimizer(model, s):
-    decay = [p for p in model.parameters() if p.dim() > 1]
-    rest = [p for p in model.parameters() if p.dim() <= 1]
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() > 1]
+    rest = [p for p in params if p.dim() <= 1]
     return torch.optim.SGD(
         [{"params": decay}, {"params": rest, "weight_decay": 0}],
         lr=s["lr"], momentum=s["momentum"], nesterov=True, weight_decay=s["weightDecay"],
@@ -28,7 +29,7 @@ def main():
     s = json.loads(sys.argv[1])
     torch.set_num_threads(s["threads"])
     torch.manual_seed(0)
-    model = network(s["widths"])
+    model = network(s["widths"], s["stemNorm"], s["frozenStem"])
     opt = optimizer(model, s)
     criterion = nn.CrossEntropyLoss(label_smoothing=s["labelSmoothing"])
     x = torch.rand(s["batch"], 3, 32, 32)
@@ -48,13 +49,15 @@ def main():
         times.append(time.perf_counter() - t)
 
     # Layer by layer: each layer runs on a detached copy of its input, so its backward can be
-    # timed alone, as the TypeScript side times each layer's forward and backward.
+    # timed alone, as the TypeScript side times each layer's forward and backward. An input
+    # takes a gradient only where a layer before it learns, as in the whole step.
     layers = []
     for _ in range(s["layerRounds"]):
         inputs, outputs, row = [], [], []
-        h = x
+        h, learns = x, False
         for layer in model:
-            h = h.detach().requires_grad_()
+            h = h.detach().requires_grad_(learns)
+            learns = learns or any(p.requires_grad for p in layer.parameters())
             t = time.perf_counter()
             out = layer(h)
             row.append({"type": type(layer).__name__, "forward": time.perf_counter() - t})
@@ -68,7 +71,8 @@ def main():
         for i in range(len(model) - 1, -1, -1):
             t = time.perf_counter()
             # Parameter gradients too, as the TypeScript layers' backward computes them.
-            outputs[i].backward(grad)
+            if grad is not None and outputs[i].requires_grad:
+                outputs[i].backward(grad)
             grad = inputs[i].grad
             row[i]["backward"] = time.perf_counter() - t
         t = time.perf_counter()

@@ -50,7 +50,16 @@ interface Side {
 /** The network, optimizer and a fixed batch for timing this project's step. */
 export function setup(batch: number) {
   const rng = new Rng(0);
-  const model = buildModel({ arch: RECIPE.arch, widths: RECIPE.widths, dtype: "float32", rng });
+  // As the trainer builds it: with the whitened stem fixed, nothing before the first stage
+  // learns (its filters' values do not matter for the time).
+  const model = buildModel({
+    arch: RECIPE.arch,
+    widths: RECIPE.widths,
+    stemNorm: RECIPE.stemNorm,
+    frozenStem: RECIPE.whiten,
+    dtype: "float32",
+    rng,
+  });
   const optimizer = new SGD(splitWeightDecay(model), {
     lr: RECIPE.lr / 10,
     momentum: RECIPE.momentum,
@@ -213,6 +222,8 @@ async function main(): Promise<void> {
     steps,
     layerRounds: 1,
     widths: RECIPE.widths,
+    stemNorm: RECIPE.stemNorm,
+    frozenStem: RECIPE.whiten,
     lr: RECIPE.lr / 10,
     momentum: RECIPE.momentum,
     weightDecay: RECIPE.weightDecay,

@@ -66,6 +66,7 @@ export async function main(args: string[]): Promise<number> {
   const net = buildModel({
     arch: config.arch,
     widths: config.widths,
+    stemNorm: config.stemNorm,
     dtype: first ? dtypeOf(first) : "float32",
     rng: new Rng(0), // the weights come from the checkpoint
   });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as ort from "onnxruntime-node";
 import type { Module } from "../nn/module.ts";
 import { Linear } from "../nn/linear.ts";
+import { BatchNorm2D } from "../nn/norm.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { tensor } from "../tensor.ts";
@@ -71,6 +72,23 @@ Deno.test("deno task export writes a trainer checkpoint's network, flip averagin
     for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(expected[i] - got[i]));
     assert.ok(worst < 1e-4, `${want} flip: max abs difference ${worst}`);
   }
+});
+
+Deno.test("deno task export reads an older run's checkpoint, whose whitened stem has a BatchNorm", async () => {
+  const dir = await Deno.makeTempDir();
+  // Runs before the stemNorm field had a BatchNorm after the stem, whitened or not.
+  const { stemNorm: _, ...older } = { ...recipe("quick"), widths: [4, 4, 8, 8] } as TrainConfig;
+  const model = buildModel({ ...older, stemNorm: true, rng: new Rng(3) });
+  assert.ok(model.layers[1] instanceof BatchNorm2D);
+  await saveCheckpoint(`${dir}/checkpoint.safetensors`, { model, metadata: { config: older } });
+  const out = `${dir}/m.onnx`;
+  const checkpoint = `${dir}/checkpoint.safetensors`;
+  const { code, err } = await exportTask("--checkpoint", checkpoint, "--out", out, "--no-tta");
+  assert.equal(code, 0, err);
+  const rng = new Rng(7);
+  const x = tensor(new Float32Array(2 * 3072).map(() => rng.random()), [2, 3, 32, 32]);
+  const expected = model.eval().forward(x).data, got = await onnxLogits(out, x);
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs(expected[i] - got[i]) < 1e-4);
 });
 
 Deno.test("deno task export: each bad use ends in one sentence and exit 2", async () => {

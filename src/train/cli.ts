@@ -54,6 +54,12 @@ const OVERRIDES: [
     "fix the first layer to whitening filters of the data's 3×3 patches (true/false)",
     bool,
   ],
+  [
+    "--stem-norm <bool>",
+    "stemNorm",
+    "a BatchNorm after the first layer (true/false; the whitened one needs none)",
+    bool,
+  ],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],

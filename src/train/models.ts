@@ -30,6 +30,14 @@ export interface ModelSpec {
   arch: Architecture;
   /** Channels of the stem and each of the three stages, e.g. `[32, 64, 128, 256]`. */
   widths: readonly [number, number, number, number];
+  /** A BatchNorm after the stem's conv; without, the conv has a bias (default true). */
+  stemNorm?: boolean;
+  /**
+   * The stem's filters are fixed (the trainer sets them to whitening filters): it takes no
+   * gradient, and without a BatchNorm after it nothing before the first stage learns, so
+   * that stage's conv computes no input gradient either (default false).
+   */
+  frozenStem?: boolean;
   dtype?: DType;
   rng: Rng;
 }
@@ -37,7 +45,8 @@ export interface ModelSpec {
 /**
  * Builds a CIFAR-10 network.
  *
- * `vgg`: stem conv → three stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU),
+ * `vgg`: stem conv → BN → ReLU (or conv with bias → ReLU, without `stemNorm`) → three
+ * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU),
  * each halving the resolution (32 → 16 → 8 → 4) → global max-pool → linear. Pooling right
  * after each stage's first conv runs the second conv at a quarter of the cost.
  *
@@ -50,9 +59,9 @@ export interface ModelSpec {
  * ```
  */
 export function buildModel(spec: ModelSpec): Sequential {
-  const { arch, widths, dtype = "float32", rng } = spec;
-  const conv = (cin: number, cout: number, inputGrad = true) =>
-    new Conv2D(cin, cout, 3, 1, { padding: 1, bias: false, dtype, rng, inputGrad });
+  const { arch, widths, dtype = "float32", rng, stemNorm = true, frozenStem = false } = spec;
+  const conv = (cin: number, cout: number, inputGrad = true, bias = false) =>
+    new Conv2D(cin, cout, 3, 1, { padding: 1, bias, dtype, rng, inputGrad });
   const bn = (c: number) => new BatchNorm2D(c, { dtype });
   const convBnRelu = (
     cin: number,
@@ -61,10 +70,13 @@ export function buildModel(spec: ModelSpec): Sequential {
 
   const [stem, ...stages] = widths;
   // The stem needs no gradient w.r.t. the images.
-  const layers: Module[] = [conv(3, stem, false), bn(stem), new ReLU()];
-  let cin = stem;
+  const stemConv = conv(3, stem, false, !stemNorm);
+  stemConv.requiresGrad = !frozenStem;
+  const layers: Module[] = [stemConv, ...(stemNorm ? [bn(stem)] : []), new ReLU()];
+  let cin = stem, inputGrad = !frozenStem || stemNorm;
   for (const width of stages) {
-    layers.push(conv(cin, width), new MaxPool2D(2), bn(width), new ReLU());
+    layers.push(conv(cin, width, inputGrad), new MaxPool2D(2), bn(width), new ReLU());
+    inputGrad = true;
     if (arch === "resnet") {
       layers.push(new Residual(new Sequential(...convBnRelu(width, width))));
     } else {

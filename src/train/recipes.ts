@@ -18,6 +18,13 @@ export interface TrainConfig {
    * patches (`whitening.ts`) instead of learned. Absent in checkpoints of older runs: false.
    */
   whiten: boolean;
+  /**
+   * A BatchNorm after the stem's conv (else the conv has a bias). The whitened stem needs
+   * none: its filters and bias already give each channel mean 0 and variance 1, and without
+   * one nothing before the first stage learns, which spares that stage's input gradient.
+   * Absent in checkpoints of older runs: true.
+   */
+  stemNorm: boolean;
   /** Channels of the stem and the three stages. */
   widths: [number, number, number, number];
   epochs: number;
@@ -58,6 +65,7 @@ export interface TrainConfig {
 const BASE: Omit<TrainConfig, "recipe"> = {
   arch: "vgg",
   whiten: true,
+  stemNorm: false,
   widths: [16, 32, 64, 128],
   epochs: 2,
   batchSize: 128,
@@ -140,7 +148,13 @@ export function recipe(name: string): TrainConfig {
  */
 export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
   return checkConfig(
-    { whiten: false, ttaShift: 0, lookahead: 0, ...structuredClone(saved) } as TrainConfig,
+    {
+      whiten: false,
+      stemNorm: true,
+      ttaShift: 0,
+      lookahead: 0,
+      ...structuredClone(saved),
+    } as TrainConfig,
   );
 }
 
@@ -155,6 +169,7 @@ export function checkConfig(c: TrainConfig): TrainConfig {
     `--arch must be one of ${ARCHITECTURES.join(", ")}, got "${c.arch}"`,
   );
   need(typeof c.whiten === "boolean", `--whiten must be true or false, got ${c.whiten}`);
+  need(typeof c.stemNorm === "boolean", `--stem-norm must be true or false, got ${c.stemNorm}`);
   need(
     c.widths.length === 4 && c.widths.every((w) => int(w, 1)),
     `--widths must be four positive integers like 32,64,128,256, got ${c.widths.join(",")}`,

@@ -158,7 +158,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     );
   }
 
-  const model = buildModel({ ...config, dtype: "float32", rng: new Rng(config.seed) });
+  const model = buildModel({
+    ...config,
+    frozenStem: config.whiten,
+    dtype: "float32",
+    rng: new Rng(config.seed),
+  });
   const train = config.trainLimit > 0 && config.trainLimit < data.train.length
     ? { ...data.train, length: config.trainLimit }
     : data.train;
@@ -178,11 +183,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
   });
-  if (config.whiten) {
+  if (config.whiten && !options.resume) {
     // The stem is the first layer; its fixed filters come from the data (or the checkpoint).
     const stem = model.layers[0] as Conv2D;
-    stem.requiresGrad = false;
-    if (!options.resume) stem.W.data.set(whiteningFilters(train, stem.outChannels));
+    const { weight, bias } = whiteningFilters(train, stem.outChannels);
+    stem.W.data.set(weight);
+    stem.b?.data.set(bias); // with a BatchNorm after it, the stem has no bias
   }
   // After the stem is frozen: lookahead's slow weights are those of the trained parameters.
   const optimizer = config.lookahead > 0 ? new Lookahead(sgd) : sgd;

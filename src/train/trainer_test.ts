@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import type { ImageSet } from "../data/cifar10.ts";
 import { UserError } from "../errors.ts";
+import { ReLU } from "../nn/activation.ts";
+import { Conv2D } from "../nn/conv2d.ts";
 import { stateDict } from "../nn/state.ts";
 import { Rng } from "../random.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { checkConfig, recipe, type TrainConfig } from "./recipes.ts";
 import { train, type TrainOptions } from "./trainer.ts";
+import { whiteningFilters } from "./whitening.ts";
 
 /** Two easy classes: reddish and bluish noise, so a tiny net can learn them in a few steps. */
 function colourSet(n: number, seed: number): ImageSet {
@@ -60,6 +63,15 @@ Deno.test("train learns a separable problem and writes its files", async () => {
   assert.match(await Deno.readTextFile(result.files.curves), /<svg[\s\S]*<polyline/);
   const saved = await readCheckpoint(result.files.checkpoint);
   assert.equal((saved.metadata as { epoch: number }).epoch, 4);
+  // The whitened stem stays as the data set it, with no BatchNorm after it, and the first
+  // stage's conv computes no input gradient since nothing before it learns.
+  const [stem, afterStem, firstStage] = result.model.layers;
+  const { weight, bias } = whiteningFilters(data.train, 4);
+  assert.ok(stem instanceof Conv2D && firstStage instanceof Conv2D);
+  assert.deepEqual([...stem.W.data], [...weight]);
+  assert.deepEqual([...stem.b!.data], [...bias]);
+  assert.ok(afterStem instanceof ReLU);
+  assert.equal(firstStage.inputGrad, false);
 });
 
 Deno.test("the test accuracy is the exported file's when a scorer is given, else the network's", async () => {

@@ -22,24 +22,33 @@ export interface WhiteningOptions {
   eps?: number;
 }
 
+/** What {@linkcode whiteningFilters} returns: a conv layer's weight and bias. */
+export interface Whitening {
+  /** `(filters, 3, kernel, kernel)`, PyTorch's conv weight layout. */
+  weight: Float32Array;
+  /** `(filters)`: minus each filter's response to the mean patch. */
+  bias: Float32Array;
+}
+
 /**
- * `filters` whitening filters `(filters, 3, kernel, kernel)` (float32, PyTorch's conv
- * weight layout) for images scaled to [0, 1]: for each of the leading `filters / 2`
- * eigenvectors `v` of the covariance of the images' `kernel × kernel` patches (eigenvalue
- * `λ`), the pair `±v / √(λ + ε)`, so that a ReLU after keeps both signs (an odd count adds
- * one more `+v`).
+ * `filters` whitening filters for images scaled to [0, 1] (float32): for each of the leading
+ * `filters / 2` eigenvectors `v` of the covariance of the images' `kernel × kernel` patches
+ * (eigenvalue `λ`), the pair `±v / √(λ + ε)`, so that a ReLU after keeps both signs (an odd
+ * count adds one more `+v`); with the bias, each filter's response to the patches has mean 0
+ * and variance 1, and different filters' responses are uncorrelated.
  *
  * @example
  * ```ts
- * stem.W.data.set(whiteningFilters(trainSet, 16));
- * stem.requiresGrad = false;
+ * const { weight, bias } = whiteningFilters(trainSet, 16);
+ * stem.W.data.set(weight);
+ * stem.b!.data.set(bias);
  * ```
  */
 export function whiteningFilters(
   set: ImageSet,
   filters: number,
   options: WhiteningOptions = {},
-): Float32Array {
+): Whitening {
   const { kernel = 3, images = 2000, eps = 1e-3 } = options;
   const C = 3, S = 32, dims = C * kernel * kernel;
   if (filters > 2 * dims) {
@@ -84,11 +93,16 @@ export function whiteningFilters(
   }
   const { values, vectors } = symmetricEigen(cov, dims);
   const floor = eps * values.reduce((s, v) => s + Math.max(v, 0), 0) / dims;
-  const W = new Float32Array(filters * dims);
+  const weight = new Float32Array(filters * dims), bias = new Float32Array(filters);
   for (let f = 0; f < filters; f++) {
     const e = f >> 1, sign = f % 2 === 0 ? 1 : -1;
     const scale = sign / Math.sqrt(Math.max(values[e], 0) + floor);
-    for (let d = 0; d < dims; d++) W[f * dims + d] = vectors[e * dims + d] * scale;
+    let response = 0;
+    for (let d = 0; d < dims; d++) {
+      weight[f * dims + d] = vectors[e * dims + d] * scale;
+      response += weight[f * dims + d] * sum[d] / patches;
+    }
+    bias[f] = -response;
   }
-  return W;
+  return { weight, bias };
 }
