@@ -19,9 +19,9 @@ export interface TrainConfig {
    */
   whiten: boolean;
   /**
-   * A BatchNorm after the stem's conv (else the conv has a bias). The whitened stem needs
-   * none: its filters and bias already give each channel mean 0 and variance 1, and without
-   * one nothing before the first stage learns, which spares that stage's input gradient.
+   * A BatchNorm after the stem's conv (else the conv has a bias). The whitened stem can do
+   * without: its filters and bias already give each channel mean 0 and variance 1, and then
+   * nothing before the first stage learns, which spares that stage's input gradient.
    * Absent in checkpoints of older runs: true.
    */
   stemNorm: boolean;
@@ -65,7 +65,8 @@ export interface TrainConfig {
 const BASE: Omit<TrainConfig, "recipe"> = {
   arch: "vgg",
   whiten: true,
-  stemNorm: false,
+  // Without it the step is ~5% faster, but a full default run reached 83.60% against 84.27%.
+  stemNorm: true,
   widths: [16, 32, 64, 128],
   epochs: 2,
   batchSize: 128,

@@ -26,6 +26,7 @@ function colourSet(n: number, seed: number): ImageSet {
 
 const TINY: TrainConfig = {
   ...recipe("quick"),
+  stemNorm: false, // the whitened stem alone, fixed, and no input gradient after it
   widths: [4, 4, 8, 8],
   epochs: 4,
   batchSize: 8,
