@@ -57,7 +57,7 @@ const OVERRIDES: [
   [
     "--stem-norm <bool>",
     "stemNorm",
-    "a BatchNorm after the first layer (true/false; the whitened one needs none)",
+    "a BatchNorm after the first layer (true/false; without, a whitened stem is fixed whole)",
     bool,
   ],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
