@@ -20,8 +20,9 @@
  * | `Dropout` | nothing: it is the identity in evaluation mode |
  *
  * With `ttaFlip` (and `ttaShift`), the graph also averages each image's logits with its mirror
- * image's (and those of both shifted: `Pad` in `edge` mode, `Slice`), as the trainer's test-time
- * augmentation does (`Slice`, `Concat`, `Reshape`, `ReduceMean`).
+ * image's (and those of copies shifted down-right and up-left: `Pad` in `reflect` mode,
+ * `Slice`), with the weights of the trainer's test-time augmentation (`Slice`, `Concat`,
+ * `Reshape`, `Mul`, `ReduceSum`).
  *
  * Node names are the modules' `state_dict` paths (`0`, `3.body.1`) and initializers carry
  * the `state_dict` keys (`0.weight`, `1.running_mean`), so a PyTorch user can map them back.
@@ -65,8 +66,9 @@ export interface ExportOptions {
    */
   ttaFlip?: boolean;
   /**
-   * Also average the logits of each image shifted this many pixels down and right (its top
-   * row and left column repeated, as the trainer's `ttaShift` evaluates); 0 for none.
+   * Also average the logits of each image shifted this many pixels down-right and up-left
+   * (the gap filled by reflection), the unshifted image counting half, as the trainer's
+   * `ttaShift` evaluates (`ttaViews` in `train/evaluate.ts`); 0 for none.
    */
   ttaShift?: number;
 }
@@ -138,24 +140,34 @@ export function exportOnnx(net: Module, options: ExportOptions = {}): Uint8Array
   net.eval();
   let out: { name: string; value: Tensor };
   const rank = inputShape.length + 1;
-  let first = INPUT_NAME, views = 1;
-  if (ttaShift > 0) [first, views] = [shiftAndStack(builder, first, rank, ttaShift), 2 * views];
-  if (ttaFlip) [first, views] = [mirrorAndStack(builder, first, rank), 2 * views];
+  // The views stacked along the batch axis, and the weight of each one's logits.
+  let first = INPUT_NAME, weights = [1];
+  if (ttaShift > 0) {
+    first = shiftAndStack(builder, first, rank, ttaShift);
+    weights = [1 / 2, 1 / 4, 1 / 4];
+  }
+  if (ttaFlip) {
+    first = mirrorAndStack(builder, first, rank);
+    weights = [...weights, ...weights].map((w) => w / 2);
+  }
   try {
     out = emit(builder, net, "", { name: first, value: zeros([1, ...inputShape], dtype) });
   } finally {
     net.train(wasTraining);
   }
-  if (views > 1) {
-    // (vN, C) → (v, N, C) → the mean of an image's v rows: (N, C).
+  if (weights.length > 1) {
+    // (vN, C) → (v, N, C), times each view's weight, summed over the views: (N, C).
     const classes = out.value.shape.slice(1);
+    const ones = classes.map(() => 1);
     builder.initializers.push(
-      int64Tensor("tta.shape", [classes.length + 2], [views, -1, ...classes]),
+      int64Tensor("tta.shape", [classes.length + 2], [weights.length, -1, ...classes]),
+      floatTensor("tta.weights", [weights.length, 1, ...ones], weights),
+      int64Tensor("tta.sum.axes", [1], [0]),
     );
-    const halves = builder.add("Reshape", [out.name, "tta.shape"], "tta.halves");
+    const views = builder.add("Reshape", [out.name, "tta.shape"], "tta.views");
+    const weighted = builder.add("Mul", [views, "tta.weights"], "tta.weighted");
     out = {
-      name: builder.add("ReduceMean", [halves], "tta.mean", {
-        axes: { ints: [0] },
+      name: builder.add("ReduceSum", [weighted, "tta.sum.axes"], "tta.sum", {
         keepdims: { int: 0 },
       }),
       value: out.value,
@@ -195,26 +207,33 @@ function mirrorAndStack(b: Builder, input: string, rank: number): string {
 }
 
 /**
- * Nodes that stack the batch `input` `(N, C, H, W)` and its copy shifted `shift` pixels down
- * and right (`Pad` the top and left in `edge` mode, then keep the first `H × W`): `(2N, …)`,
- * the originals first. Returns the stacked value's name.
+ * Nodes that stack the batch `input` `(N, C, H, W)` and its copies shifted `shift` pixels
+ * down-right and up-left (`Pad` each side in `reflect` mode, then the first or the last
+ * `H × W`): `(3N, …)`, in that order. Returns the stacked value's name.
  */
 function shiftAndStack(b: Builder, input: string, rank: number, shift: number): string {
   const pads = new Array(2 * rank).fill(0);
-  pads[rank - 2] = pads[rank - 1] = shift; // the begins of the last two axes
+  for (const axis of [rank - 2, rank - 1]) pads[axis] = pads[rank + axis] = shift;
   b.initializers.push(
     int64Tensor("tta.pads", [2 * rank], pads),
-    int64Tensor("tta.crop.starts", [2], [0, 0]),
-    int64Tensor("tta.crop.ends", [2], [-shift, -shift]),
     int64Tensor("tta.crop.axes", [2], [rank - 2, rank - 1]),
+    int64Tensor("tta.down.starts", [2], [0, 0]),
+    int64Tensor("tta.down.ends", [2], [-2 * shift, -2 * shift]),
+    int64Tensor("tta.up.starts", [2], [2 * shift, 2 * shift]),
+    int64Tensor("tta.up.ends", [2], [2 ** 31, 2 ** 31]),
   );
-  const padded = b.add("Pad", [input, "tta.pads"], "tta.pad", { mode: { string: "edge" } });
-  const shifted = b.add(
+  const padded = b.add("Pad", [input, "tta.pads"], "tta.pad", { mode: { string: "reflect" } });
+  const down = b.add(
     "Slice",
-    [padded, "tta.crop.starts", "tta.crop.ends", "tta.crop.axes"],
-    "tta.shift",
+    [padded, "tta.down.starts", "tta.down.ends", "tta.crop.axes"],
+    "tta.shift.down",
   );
-  return b.add("Concat", [input, shifted], "tta.shift.stack", { axis: { int: 0 } });
+  const up = b.add(
+    "Slice",
+    [padded, "tta.up.starts", "tta.up.ends", "tta.crop.axes"],
+    "tta.shift.up",
+  );
+  return b.add("Concat", [input, down, up], "tta.shift.stack", { axis: { int: 0 } });
 }
 
 /** A value of the graph: its name, and the TypeScript forward's value for a batch of one. */

@@ -93,7 +93,7 @@ const OVERRIDES: [
   [
     "--tta-shift <n>",
     "ttaShift",
-    "also average test logits of the image shifted n pixels (0: off)",
+    "also average test logits of the image shifted ±n pixels (0: off)",
     number,
   ],
   ["--seed <n>", "seed", "seed of the weights, split, order and augmentation", number],

@@ -47,7 +47,7 @@ Deno.test("deno task train: a run ends with model.onnx scored on the test set by
   assert.match(
     stdout,
     new RegExp(
-      `Test accuracy of ${out}/model\\.onnx: \\d+\\.\\d\\d% on 16 images \\(with flip and shift 1`,
+      `Test accuracy of ${out}/model\\.onnx: \\d+\\.\\d\\d% on 16 images \\(with flip and shift ±1`,
     ),
   );
   assert.ok((await Deno.stat(`${out}/model.onnx`)).size > 0);

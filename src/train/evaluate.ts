@@ -1,6 +1,7 @@
 /**
  * Evaluation of a model on a set of images: loss, accuracy and the predictions, in eval mode,
- * optionally averaging the logits of each image and its mirror (test-time flip augmentation).
+ * optionally averaging the logits of views of each image: its mirror, and copies shifted a pixel
+ * or more (test-time augmentation).
  *
  * @module
  */
@@ -34,37 +35,62 @@ export function flipHorizontal(x: Tensor): Tensor {
 }
 
 /**
- * Translates a batch of images `(N, C, H, W)` by `shift` pixels down and right, repeating the
- * top row and the left column into the gap (ONNX `Pad` in `edge` mode, then the top-left
- * `H × W`).
+ * Translates a batch of images `(N, C, H, W)` by `shift` pixels down and right (a negative
+ * `shift`: up and left), filling the gap by reflection about the border row and column, as
+ * ONNX `Pad` in `reflect` mode (and PyTorch's `F.pad(x, …, "reflect")`) followed by the
+ * `H × W` window.
  *
  * @example
  * ```ts
- * shiftImages(x, 1); // out[n, c, h, w] = x[n, c, max(h − 1, 0), max(w − 1, 0)]
+ * shiftImages(x, 1); // out[n, c, h, w] = x[n, c, |h − 1|, |w − 1|]
  * ```
  */
 export function shiftImages(x: Tensor, shift: number): Tensor {
   const src = contiguous(x);
   const [H, W] = x.shape.slice(-2);
+  const reflect = (i: number, size: number) => i < 0 ? -i : i >= size ? 2 * (size - 1) - i : i;
   const out = new Float32Array(src.size);
   const S = src.data;
   for (let plane = 0; plane < src.size; plane += H * W) {
     for (let h = 0; h < H; h++) {
-      const from = plane + Math.max(h - shift, 0) * W, to = plane + h * W;
-      for (let w = 0; w < W; w++) out[to + w] = S[from + Math.max(w - shift, 0)];
+      const from = plane + reflect(h - shift, H) * W, to = plane + h * W;
+      for (let w = 0; w < W; w++) out[to + w] = S[from + reflect(w - shift, W)];
     }
   }
   return tensor(out, x.shape);
 }
 
+/** One view of a batch for test-time augmentation, and the weight of its logits. */
+export interface TtaView {
+  images: Tensor;
+  weight: number;
+}
+
 /**
- * The views of a batch that test-time augmentation averages the logits of: the images, their
- * mirrors (`flip`), and both shifted by `shift` pixels (when not 0).
+ * The views of a batch whose logits test-time augmentation averages, with their weights
+ * (summing to 1): with `shift`, the images count half and their copies shifted by `shift`
+ * pixels down-right and up-left a quarter each (airbench's weighting); with `flip`, each of
+ * those and its mirror share its weight equally.
+ *
+ * @example
+ * ```ts
+ * ttaViews(x, { flip: true, shift: 1 }).map((v) => v.weight); // [1/4, 1/4, 1/8, 1/8, 1/8, 1/8]
+ * ```
  */
-export function ttaViews(x: Tensor, options: { flip?: boolean; shift?: number }): Tensor[] {
+export function ttaViews(x: Tensor, options: { flip?: boolean; shift?: number }): TtaView[] {
   const { flip = false, shift = 0 } = options;
-  const plain = shift > 0 ? [x, shiftImages(x, shift)] : [x];
-  return flip ? plain.flatMap((v) => [v, flipHorizontal(v)]) : plain;
+  const plain = shift > 0
+    ? [
+      { images: x, weight: 1 / 2 },
+      { images: shiftImages(x, shift), weight: 1 / 4 },
+      { images: shiftImages(x, -shift), weight: 1 / 4 },
+    ]
+    : [{ images: x, weight: 1 }];
+  if (!flip) return plain;
+  return plain.flatMap(({ images, weight }) => [
+    { images, weight: weight / 2 },
+    { images: flipHorizontal(images), weight: weight / 2 },
+  ]);
 }
 
 /**
@@ -89,7 +115,7 @@ export function argmaxRows(logits: Tensor, out: Uint8Array): Uint8Array {
 /**
  * Evaluates `model` on `set` in eval mode (restoring its mode after), `batchSize` images at a
  * time; with `flip` and `shift`, the logits of the views {@linkcode ttaViews} makes of each
- * image are averaged.
+ * image are averaged with its weights.
  *
  * @example
  * ```ts
@@ -110,15 +136,14 @@ export function evaluate(
   try {
     for (const { x, y } of loader.batches(0)) {
       const views = ttaViews(x, { flip, shift });
-      let logits = contiguous(model.forward(views[0]));
+      let logits = contiguous(model.forward(views[0].images));
       if (views.length > 1) {
         // A layer's output is only valid until its next forward (src/nn/buffers.ts).
-        const L = Float32Array.from(logits.data);
-        for (const view of views.slice(1)) {
-          const more = contiguous(model.forward(view)).data;
-          for (let i = 0; i < L.length; i++) L[i] += more[i];
+        const L = logits.data.map((v) => v * views[0].weight);
+        for (const { images, weight } of views.slice(1)) {
+          const more = contiguous(model.forward(images)).data;
+          for (let i = 0; i < L.length; i++) L[i] += weight * more[i];
         }
-        for (let i = 0; i < L.length; i++) L[i] /= views.length;
         logits = tensor(L, logits.shape);
       }
       lossSum += crossEntropy(logits, y, { reduction: "sum" }).loss;

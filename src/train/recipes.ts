@@ -55,8 +55,10 @@ export interface TrainConfig {
   /** Average each test image's logits with its mirror's at evaluation. */
   ttaFlip: boolean;
   /**
-   * Also average the logits of each test image translated by this many pixels down and right
-   * (and its mirror's, with `ttaFlip`); 0 for none. Absent in checkpoints of older runs: 0.
+   * Also average the logits of each test image shifted by this many pixels down-right and
+   * up-left, the gap filled by reflection (and their mirrors', with `ttaFlip`); the unshifted
+   * views count half (`ttaViews` in `evaluate.ts`). 0 for none. Absent in checkpoints of older
+   * runs: 0.
    */
   ttaShift: number;
   seed: number;

@@ -301,7 +301,7 @@ async function testAccuracy(
   options: TrainOptions,
   log: (line: string) => void,
 ): Promise<{ accuracy: number }> {
-  const views = [config.ttaFlip ? "flip" : "", config.ttaShift ? `shift ${config.ttaShift}` : ""]
+  const views = [config.ttaFlip ? "flip" : "", config.ttaShift ? `shift ±${config.ttaShift}` : ""]
     .filter(Boolean).join(" and ");
   const how = views ? ` (with ${views} test-time augmentation)` : "";
   let accuracy: number | null = null, what = "Test accuracy";
