@@ -7,12 +7,15 @@
  * panel of an im2col `B` through cache when `A` has enough rows. A 3 × 3 stride-1 convolution
  * (forward, and the input gradient, which is one too) packs nothing of `B`: the module's
  * `conv_direct` reads each tap's values from the zero-padded images themselves, its tiles
- * two vectors of four output positions. Float64 calls fall through to
+ * two vectors of four output positions. Operands in ordinary memory are copied into the shared
+ * memory for the threads; those the layers allocated from its arena ({@linkcode FastGemm.allocate},
+ * installed by {@linkcode useFastKernels}) are read and written in place. Float64 calls fall through to
  * {@linkcode gemmReference}, which also stays the oracle the tests compare against.
  *
  * @module
  */
 
+import { type OutputArena, setOutputArena } from "./arena.ts";
 import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
 import {
   A_VIEW,
@@ -81,8 +84,20 @@ const STREAM_MIN_PANELS = 8;
 
 const align = (bytes: number) => (bytes + 63) & ~63;
 
-/** A running fast GEMM: {@linkcode FastGemm.gemm} to call it, `close()` to stop its Workers. */
-export class FastGemm {
+/**
+ * The most bytes the arena's blocks take of the shared memory: a quarter of its 4 GiB, so that
+ * the products' scratch above them keeps its offsets within the int32 range `align` computes in.
+ * (The default recipe's training and evaluation buffers take about 560 MB, the strong one's 1 GB.)
+ */
+const ARENA_BYTES = 2 ** 30;
+
+/**
+ * A running fast GEMM: {@linkcode FastGemm.gemm} to call it, `close()` to stop its Workers.
+ * It is also an {@linkcode OutputArena}: layers' float32 outputs allocated from it lie in the
+ * memory its threads share, at the bottom (each product's scratch goes above them), and a
+ * product whose operands lie there reads and writes them in place instead of copying.
+ */
+export class FastGemm implements OutputArena {
   /** Threads a large product is split over (the caller's plus the Workers). */
   readonly threads: number;
   readonly #memory: WebAssembly.Memory;
@@ -94,22 +109,70 @@ export class FastGemm {
   #closed = false;
   #f32: Float32Array;
   #ctrl: Int32Array;
+  /** Every `buffer` the memory has had (a grow makes a new one): what its arrays view. */
+  readonly #buffers = new WeakSet<ArrayBufferLike>();
+  /** The byte where the arena's blocks end and each product's scratch begins. */
+  #base = CONTROL_BYTES;
+  /** The most bytes the arena's blocks take (see {@linkcode ARENA_BYTES}). */
+  readonly #arenaBytes: number;
+  /** The arena's released blocks: byte offsets by size in floats. */
+  readonly #free = new Map<number, number[]>();
 
-  private constructor(memory: WebAssembly.Memory, helpers: number) {
+  private constructor(memory: WebAssembly.Memory, helpers: number, arenaBytes: number) {
     this.#memory = memory;
+    this.#arenaBytes = Math.min(arenaBytes, ARENA_BYTES);
     this.#workers = new Array(helpers).fill(null);
     this.threads = helpers + 1;
     const instance = new WebAssembly.Instance(wasmModule(), { env: { memory } });
     this.#kernels = kernelsOf(instance);
     this.#f32 = new Float32Array(memory.buffer);
     this.#ctrl = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
+    this.#buffers.add(memory.buffer);
+  }
+
+  /**
+   * `size` float32 zeros in the shared memory, the caller's until it calls
+   * {@linkcode FastGemm.release} (the {@linkcode OutputArena} contract).
+   *
+   * @example
+   * ```ts
+   * const y = fast.allocate(1024); // a product reads and writes it without a copy
+   * fast.release(y);
+   * ```
+   */
+  allocate(size: number): Float32Array {
+    let offset = this.#free.get(size)?.pop();
+    if (offset === undefined) {
+      // Past its share of the memory the arena gives ordinary memory (copied in and out like
+      // any other), so that the products' scratch always has room above it.
+      if (this.#base + size * 4 > this.#arenaBytes) return new Float32Array(size);
+      offset = this.#base;
+      this.#reserve(this.#base = align(offset + size * 4));
+    }
+    return new Float32Array(this.#f32.buffer, offset, size).fill(0);
+  }
+
+  /** Takes back a block {@linkcode FastGemm.allocate} gave (anything else is ignored). */
+  release(data: Float32Array): void {
+    const offset = this.#offsetOf(data);
+    if (offset < 0) return;
+    const blocks = this.#free.get(data.length);
+    if (blocks) blocks.push(offset);
+    else this.#free.set(data.length, [offset]);
+  }
+
+  /** The byte offset of `array` in the shared memory, or -1 if it lies elsewhere. */
+  #offsetOf(array: FloatArray): number {
+    return this.#buffers.has(array.buffer) ? array.byteOffset : -1;
   }
 
   /**
    * Starts a fast GEMM on `threads` threads (default: every hardware thread); the calling
    * thread is one of them, so `threads - 1` Workers start. A Worker idle for a second
    * leaves, so a program exits without `close()`; the next large product starts it again
-   * (and runs with the threads that are ready meanwhile).
+   * (and runs with the threads that are ready meanwhile). Its arena's blocks take at most
+   * `arenaBytes` (default and most: 1 GiB) of the shared memory; past that it gives ordinary
+   * memory.
    *
    * @example
    * ```ts
@@ -118,11 +181,13 @@ export class FastGemm {
    * fast.close();
    * ```
    */
-  static async start(options: { threads?: number } = {}): Promise<FastGemm> {
+  static async start(
+    options: { threads?: number; arenaBytes?: number } = {},
+  ): Promise<FastGemm> {
     const wanted = options.threads ?? navigator.hardwareConcurrency;
     const threads = Math.max(1, Math.min(MAX_WORKERS + 1, wanted));
     const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
-    const fast = new FastGemm(memory, threads - 1);
+    const fast = new FastGemm(memory, threads - 1, options.arenaBytes ?? ARENA_BYTES);
     await Promise.all(fast.#workers.map((_, slot) => fast.#spawn(slot)));
     return fast;
   }
@@ -265,14 +330,16 @@ export class FastGemm {
     const helpers = m * n * k >= PARALLEL_MIN_WORK
       ? this.#claim(Math.min(threads, Math.max(mp, np)) - 1)
       : [];
-    // The caller's arrays are out of the Workers' reach: A and B (or the images a view reads)
-    // are copied into the shared memory, where every thread packs its share of the panels.
+    // Arrays outside the shared memory are out of the Workers' reach: such an A or B (or the
+    // images a view reads) is copied in, where every thread packs its share of the panels.
     const sizeA = isView(a) ? storageSize(a) : m * k, sizeB = isView(b) ? storageSize(b) : k * n;
-    const pa = CONTROL_BYTES;
+    const inA = this.#offsetOf(storage(a)), inB = this.#offsetOf(storage(b));
+    const pa = this.#base;
     const pb = align(pa + mp * MR * kp * 4);
     const pc = align(pb + np * NR * kp * 4);
-    const rawA = align(pc + mp * MR * ldc * 4);
-    const rawB = align(rawA + sizeA * 4);
+    const copyA = align(pc + mp * MR * ldc * 4);
+    const copyB = align(copyA + (inA < 0 ? sizeA * 4 : 0));
+    const rawA = inA < 0 ? copyA : inA, rawB = inB < 0 ? copyB : inB;
     // Split the longer side in panels; part 0 is the calling thread's, the rest the Workers'.
     const parts = helpers.length + 1;
     const byRows = mp >= np;
@@ -284,11 +351,11 @@ export class FastGemm {
     // little work for a call of their own.)
     const stream = isView(b) && b.kind === "im2col" && !b.transposed && !byRows &&
       mp >= STREAM_MIN_PANELS;
-    const scratch = align(rawB + sizeB * 4);
+    const scratch = align(copyB + (inB < 0 ? sizeB * 4 : 0));
     this.#reserve(scratch + (stream ? parts * kp * NR * 4 : 0));
     const f = this.#f32, c0 = pc >> 2;
-    f.set(storage(a).subarray(0, sizeA), rawA >> 2);
-    f.set(storage(b).subarray(0, sizeB), rawB >> 2);
+    if (inA < 0) f.set(storage(a).subarray(0, sizeA), rawA >> 2);
+    if (inB < 0) f.set(storage(b).subarray(0, sizeB), rawB >> 2);
     if (beta === 1) {
       if (isView(c)) gatherChannels(c, f, c0, ldc);
       else if (ldc === n) f.set(c.subarray(0, m * n), c0);
@@ -315,8 +382,9 @@ export class FastGemm {
   /**
    * `C = A · B` for a 3 × 3 stride-1 convolution (see {@linkcode directConvolution}): `A` the
    * filters, `B` the im2col view of a chunk of images, `C` its output channels. The filters
-   * are packed here; the images are copied in and each thread pads and convolves its share
-   * of them with the module's `conv_direct`, writing its outputs where `C` expects them.
+   * are packed here; the images are copied in (unless they lie in the shared memory) and each
+   * thread pads and convolves its share of them with the module's `conv_direct`, writing its
+   * outputs where `C` expects them (in place, when `C` lies in the shared memory).
    */
   #runDirect(
     threads: number,
@@ -330,14 +398,17 @@ export class FastGemm {
     const C = g.channels, HW = g.height * g.width, L = g.outH * g.outW;
     const padded = (g.height + 2 * g.padH) * (g.width + 2 * g.padW);
     const mp = Math.ceil(m / MR);
-    const pa = CONTROL_BYTES;
+    const inX = this.#offsetOf(b.x), inY = this.#offsetOf(c.data);
+    const pa = this.#base;
     const pb = align(pa + mp * MR * k * 4);
-    const pc = align(pb + images * C * padded * 4);
-    const raw = align(pc + images * m * L * 4);
-    this.#reserve(raw + images * C * HW * 4);
+    let end = align(pb + images * C * padded * 4);
+    const pc = inY < 0 ? end : inY;
+    if (inY < 0) end = align(end + images * m * L * 4);
+    const raw = inX < 0 ? end : inX;
+    this.#reserve(inX < 0 ? end + images * C * HW * 4 : end);
     const f = this.#f32, ctrl = this.#ctrl;
     packA(f, pa >> 2, { data: a, offset: 0 }, false, m, k, k, 0, mp);
-    f.set(b.x.subarray(0, images * C * HW), raw >> 2);
+    if (inX < 0) f.set(b.x.subarray(0, images * C * HW), raw >> 2);
     const helpers = m * images * L * k >= PARALLEL_MIN_WORK
       ? this.#claim(Math.min(threads, images) - 1)
       : [];
@@ -351,7 +422,7 @@ export class FastGemm {
         [0, mp, cut(images, parts, part), cut(images, parts, part + 1)]
           .concat([k, pa, pb, pc, L * 4, 0]),
     );
-    c.data.set(f.subarray(pc >> 2, (pc >> 2) + images * m * L));
+    if (inY < 0) c.data.set(f.subarray(pc >> 2, (pc >> 2) + images * m * L));
   }
 
   /**
@@ -372,14 +443,16 @@ export class FastGemm {
     const { images, geometry: g } = b;
     const C = g.channels, HW = g.height * g.width, L = g.outH * g.outW;
     const padded = (g.height + 2 * g.padH) * (g.width + 2 * g.padW);
-    const pc = CONTROL_BYTES;
+    const inA = this.#offsetOf(a.data), inB = this.#offsetOf(b.x);
+    const pc = this.#base;
     const pb = align(pc + m * n * 4);
-    const rawA = align(pb + images * C * padded * 4);
-    const rawB = align(rawA + images * m * L * 4);
-    this.#reserve(rawB + images * C * HW * 4);
+    const copyA = align(pb + images * C * padded * 4);
+    const copyB = align(copyA + (inA < 0 ? images * m * L * 4 : 0));
+    const rawA = inA < 0 ? copyA : inA, rawB = inB < 0 ? copyB : inB;
+    this.#reserve(copyB + (inB < 0 ? images * C * HW * 4 : 0));
     const f = this.#f32, ctrl = this.#ctrl;
-    f.set(a.data.subarray(0, images * m * L), rawA >> 2);
-    f.set(b.x.subarray(0, images * C * HW), rawB >> 2);
+    if (inA < 0) f.set(a.data.subarray(0, images * m * L), rawA >> 2);
+    if (inB < 0) f.set(b.x.subarray(0, images * C * HW), rawB >> 2);
     if (beta === 1) f.set(c.subarray(0, m * n), pc >> 2);
     else f.fill(0, pc >> 2, (pc >> 2) + m * n);
     const blocks = m / 4;
@@ -435,6 +508,7 @@ export class FastGemm {
     this.#memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
     this.#f32 = new Float32Array(this.#memory.buffer);
     this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
+    this.#buffers.add(this.#memory.buffer);
   }
 }
 
@@ -508,6 +582,7 @@ export async function useFastKernels(options: { threads?: number } = {}): Promis
   running?.close();
   running = fast;
   setGemm(fast.gemm);
+  setOutputArena(fast);
   return fast;
 }
 
@@ -521,6 +596,7 @@ export async function useFastKernels(options: { threads?: number } = {}): Promis
  */
 export function useReferenceKernels(): void {
   setGemm(gemmReference);
+  setOutputArena(null);
   running?.close();
   running = null;
 }

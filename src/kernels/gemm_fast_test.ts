@@ -176,3 +176,48 @@ console.log(c[0]);`,
   assert.equal(new TextDecoder().decode(stdout).trim(), "256");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("the fast GEMM's arena gives zeroed blocks in its memory, kept as it grows, and multiplies them in place", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    const first = fast.allocate(1000).fill(7);
+    fast.release(first);
+    const again = fast.allocate(1000);
+    assert.equal(again.byteOffset, first.byteOffset, "a released block is reused");
+    assert.ok(again.every((v) => v === 0), "and handed out as zeros");
+    assert.ok(again.buffer instanceof SharedArrayBuffer);
+    again.fill(3);
+    fast.allocate(1 << 22); // grows the memory
+    assert.ok(again.every((v) => v === 3), "a block keeps its values when the memory grows");
+    const rng = new Rng(8);
+    const [m, n, k] = [37, 129, 300];
+    const a = fast.allocate(m * k), b = fast.allocate(k * n), c = fast.allocate(m * n);
+    a.set(randomArray(rng, m * k));
+    b.set(randomArray(rng, k * n));
+    const want = new Float32Array(m * n);
+    gemmReference(false, true, m, n, k, a, b, want, 0);
+    fast.gemm(false, true, m, n, k, a, b, c, 0);
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(Math.abs(want[i] - c[i]) < 1e-3, `element ${i}`);
+    }
+    fast.release(new Float32Array(4)); // not the arena's: ignored
+  } finally {
+    fast.close();
+  }
+});
+
+Deno.test("past its size the arena gives ordinary memory, which products copy as before", async () => {
+  const fast = await FastGemm.start({ threads: 1, arenaBytes: 1 << 20 });
+  try {
+    const [n, k] = [512, 1000];
+    const a = fast.allocate(k).fill(1), b = fast.allocate(k * n).fill(2);
+    assert.ok(a.buffer instanceof SharedArrayBuffer, "within the size: the shared memory");
+    assert.ok(!(b.buffer instanceof SharedArrayBuffer), "past it: ordinary memory");
+    const c = new Float32Array(n);
+    fast.gemm(false, false, 1, n, k, a, b, c, 0);
+    assert.ok(c.every((v) => v === 2 * k));
+    fast.release(b); // not the arena's: ignored
+  } finally {
+    fast.close();
+  }
+});

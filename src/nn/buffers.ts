@@ -15,10 +15,13 @@
  * a `Sequential`'s output is its last layer's, and the default network ends in a `Linear`,
  * which always returns a fresh tensor.
  *
+ * Float32 buffers come from the {@linkcode OutputArena} installed, if any (`kernels/arena.ts`).
+ *
  * @module
  */
 
-import { type DType, dtypeOf, sameShape, type Tensor, zeros } from "../tensor.ts";
+import { type OutputArena, outputArena } from "../kernels/arena.ts";
+import { type DType, dtypeOf, sameShape, type Tensor, tensor, zeros } from "../tensor.ts";
 
 /**
  * One reusable output tensor of a layer.
@@ -38,6 +41,8 @@ import { type DType, dtypeOf, sameShape, type Tensor, zeros } from "../tensor.ts
  */
 export class OutputBuffer {
   #tensor: Tensor | null = null;
+  /** The arena `#tensor`'s memory came from, to give it back there. */
+  #from: OutputArena | null = null;
 
   /**
    * A dense tensor of `shape` and `dtype`: the last one returned if it matches (its old
@@ -49,6 +54,11 @@ export class OutputBuffer {
       if (zero) t.data.fill(0);
       return t;
     }
-    return this.#tensor = zeros(shape, dtype);
+    if (t) this.#from?.release(t.data as Float32Array);
+    this.#from = dtype === "float32" ? outputArena() : null;
+    const size = shape.reduce((a, b) => a * b, 1);
+    return this.#tensor = this.#from
+      ? tensor(this.#from.allocate(size), shape)
+      : zeros(shape, dtype);
   }
 }

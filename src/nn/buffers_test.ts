@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
+import { setOutputArena } from "../kernels/arena.ts";
 import { Rng } from "../random.ts";
 import { clone, maxAbsDiff, zeros } from "../tensor.ts";
+import { OutputBuffer } from "./buffers.ts";
 import { Conv2D } from "./conv2d.ts";
 import { MaxPool2D } from "./pool.ts";
 import { Sequential } from "./sequential.ts";
@@ -22,4 +24,28 @@ Deno.test("layers reuse their output buffers: valid until the layer's next call,
   const first = clone(net.backward(delta));
   net.forward(x1);
   assert.equal(maxAbsDiff(net.backward(delta), first), 0);
+});
+
+Deno.test("float32 output buffers come from the installed arena, and a replaced one goes back to it", () => {
+  const given: Float32Array[] = [], released: Float32Array[] = [];
+  setOutputArena({
+    allocate: (size) => given[given.length] = new Float32Array(size),
+    release: (data) => released.push(data),
+  });
+  try {
+    const buffer = new OutputBuffer();
+    const first = buffer.get([2, 3], "float32");
+    assert.equal(first.data, given[0]);
+    assert.equal(buffer.get([2, 3], "float32"), first, "the same shape keeps its block");
+    assert.equal(buffer.get([4], "float32").data, given[1]);
+    assert.deepEqual(released, [given[0]]);
+    assert.ok(buffer.get([4], "float64").data instanceof Float64Array);
+    assert.equal(given.length, 2, "float64 buffers come from ordinary memory");
+    assert.deepEqual(released, [given[0], given[1]]);
+    setOutputArena(null);
+    buffer.get([5], "float32");
+    assert.equal(given.length, 2, "without an arena, from ordinary memory");
+  } finally {
+    setOutputArena(null);
+  }
 });

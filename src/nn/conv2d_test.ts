@@ -4,8 +4,10 @@ import { useFastKernels, useReferenceKernels } from "../kernels/gemm_fast.ts";
 import { IDLE_MS } from "../kernels/gemm_protocol.ts";
 import { Rng } from "../random.ts";
 import { clone, maxAbsDiff, zeros } from "../tensor.ts";
+import { ReLU } from "./activation.ts";
 import { Conv2D } from "./conv2d.ts";
 import { ShapeError } from "./module.ts";
+import { Sequential } from "./sequential.ts";
 import { fixtureTests } from "./testing.ts";
 
 fixtureTests("conv2d", "Conv2D");
@@ -205,6 +207,42 @@ Deno.test("Conv2D on the fast kernels stays right when a Worker restarts as the 
     setGemm(gemmReference);
     const want = conv.forward(stem.forward(x.hi(2)));
     assert.ok(maxAbsDiff(first, want) < 1e-3, "the first two images match the plain kernels");
+  } finally {
+    useReferenceKernels();
+  }
+});
+
+Deno.test("Conv2D on the fast kernels reads and writes their shared memory in place, as the plain kernels compute", async () => {
+  const rng = new Rng(14);
+  // Convs fed by ReLUs: on the fast kernels every input, output and delta but the first lies
+  // in the shared memory (the direct convolution, its weight gradient, and the strided one's
+  // packed products all read it in place).
+  const make = () => {
+    const seeded = new Rng(3), options = { padding: 1, dtype: "float32" as const, rng: seeded };
+    return new Sequential(
+      new Conv2D(3, 8, 3, 1, options),
+      new ReLU(),
+      new Conv2D(8, 8, 3, 1, options),
+      new ReLU(),
+      new Conv2D(8, 12, 3, 2, options),
+    );
+  };
+  const x = rng.fillNormal(zeros([4, 3, 16, 16], "float32"));
+  const plain = make();
+  const want = clone(plain.forward(x));
+  const delta = rng.fillNormal(zeros(want.shape, "float32"));
+  const wantDx = clone(plain.backward(delta));
+  await useFastKernels({ threads: 2 });
+  try {
+    const net = make();
+    const got = net.forward(x);
+    assert.ok(got.data.buffer instanceof SharedArrayBuffer, "the output lies in the shared memory");
+    assert.ok(maxAbsDiff(got, want) < 1e-4, "forward");
+    assert.ok(maxAbsDiff(net.backward(delta), wantDx) < 1e-4, "dx");
+    for (const i of [0, 2, 4]) {
+      const [a, b] = [net.layers[i], plain.layers[i]] as Conv2D[];
+      assert.ok(maxAbsDiff(a.dW, b.dW) < 1e-3, `layer ${i}: dW`);
+    }
   } finally {
     useReferenceKernels();
   }

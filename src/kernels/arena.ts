@@ -1,0 +1,44 @@
+/**
+ * Where layers' float32 output buffers (`nn/buffers.ts`) come from. By default, ordinary
+ * memory; the fast kernels (`gemm_fast.ts`) install an arena in the memory their threads
+ * share, so that a convolution reads its input and writes its output there in place instead
+ * of copying them in and out.
+ *
+ * @module
+ */
+
+/**
+ * Memory for float32 output buffers: `allocate` returns `size` zeros that stay the caller's
+ * until it passes them to `release`.
+ */
+export interface OutputArena {
+  allocate(size: number): Float32Array;
+  release(data: Float32Array): void;
+}
+
+let installed: OutputArena | null = null;
+
+/**
+ * Installs the arena output buffers allocated from now on come from (`null`: ordinary
+ * memory). Buffers allocated before keep their memory until their layer replaces them.
+ *
+ * @example
+ * ```ts
+ * setOutputArena(fastGemm); // what useFastKernels does
+ * ```
+ */
+export function setOutputArena(arena: OutputArena | null): void {
+  installed = arena;
+}
+
+/**
+ * The arena installed by {@linkcode setOutputArena}, or null.
+ *
+ * @example
+ * ```ts
+ * const data = outputArena()?.allocate(1024) ?? new Float32Array(1024);
+ * ```
+ */
+export function outputArena(): OutputArena | null {
+  return installed;
+}
