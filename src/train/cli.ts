@@ -101,6 +101,7 @@ const OVERRIDES: [
 
 /** Runs the trainer with command-line `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
+  const started = performance.now();
   const program = new Command("deno task train")
     .description(
       "Train a CIFAR-10 CNN in TypeScript on the CPU; writes a checkpoint after every epoch, " +
@@ -180,13 +181,21 @@ export async function main(args: string[]): Promise<number> {
     if (!result.interrupted) {
       console.log(
         `Wrote ${result.files.checkpoint}, ${result.files.curves}, ${result.files.history}, ` +
-          `${result.files.csv} and ${result.files.model}.`,
+          `${result.files.csv} and ${result.files.model}; ${
+            minutesAndSeconds((performance.now() - started) / 1000)
+          } of wall time in all.`,
       );
     }
     return result.interrupted ? 130 : 0;
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
+}
+
+/** `1234.5` seconds as `20 min 35 s`: what a run's time budget is counted in. */
+function minutesAndSeconds(seconds: number): string {
+  const whole = Math.round(seconds);
+  return `${Math.floor(whole / 60)} min ${whole % 60} s`;
 }
 
 if (import.meta.main) await runMain(() => main(Deno.args));

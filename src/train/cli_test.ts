@@ -51,4 +51,5 @@ Deno.test("deno task train: a run ends with model.onnx scored on the test set by
     ),
   );
   assert.ok((await Deno.stat(`${out}/model.onnx`)).size > 0);
+  assert.match(stdout, /model\.onnx; 0 min \d+ s of wall time in all\.\n$/);
 });
