@@ -14,6 +14,17 @@
 export interface OutputArena {
   allocate(size: number): Float32Array;
   release(data: Float32Array): void;
+  /**
+   * Runs loop `kernel` of `channel_kernels.ts` over `[0, count)`, split across the arena's
+   * threads, on `arrays` (their positions first, then `ints`, are the loop's integers), and
+   * returns true; returns false, running nothing, where an array does not lie in the arena.
+   */
+  forChannels?(
+    kernel: number,
+    arrays: (Float32Array | Float64Array)[],
+    ints: number[],
+    count: number,
+  ): boolean;
 }
 
 let installed: OutputArena | null = null;

@@ -22,6 +22,7 @@ import {
   ARGS,
   B_VIEW,
   BYTES,
+  CHANNELS,
   CLAIMED,
   CONTROL_BYTES,
   DIRECT,
@@ -159,6 +160,34 @@ export class FastGemm implements OutputArena {
     const blocks = this.#free.get(data.length);
     if (blocks) blocks.push(offset);
     else this.#free.set(data.length, [offset]);
+  }
+
+  /**
+   * Runs loop `kernel` of `channel_kernels.ts` over `[0, count)` split across the threads, on
+   * `arrays` in the shared memory (the {@linkcode OutputArena} contract): false, running
+   * nothing, if one lies elsewhere.
+   *
+   * @example
+   * ```ts
+   * fast.forChannels(RELU_BITS, [x, x, y], [], x.length); // y = relu(x), x and y from fast.allocate
+   * ```
+   */
+  forChannels(
+    kernel: number,
+    arrays: (Float32Array | Float64Array)[],
+    ints: number[],
+    count: number,
+  ): boolean {
+    const at = arrays.map((a) => this.#offsetOf(a) / a.BYTES_PER_ELEMENT);
+    if (at.some((offset) => offset < 0)) return false;
+    const helpers = this.#claim(Math.min(this.threads, count) - 1);
+    const parts = helpers.length + 1, ctrl = this.#ctrl;
+    ctrl[PACK] = kernel;
+    ctrl[PACK + 10] = parts;
+    ctrl[PACK + 11] = CHANNELS;
+    ctrl.set([...at, ...ints], A_VIEW);
+    this.#dispatch(helpers, (part) => [cut(count, parts, part), cut(count, parts, part + 1)]);
+    return true;
   }
 
   /** The byte offset of `array` in the shared memory, or -1 if it lies elsewhere. */

@@ -10,6 +10,7 @@
 import {
   A_VIEW,
   B_VIEW,
+  CHANNELS,
   DIRECT,
   DIRECT_DW,
   PACK,
@@ -17,6 +18,7 @@ import {
   spinWait,
   STREAMED_B,
 } from "./gemm_protocol.ts";
+import { CHANNEL_KERNELS } from "./channel_kernels.ts";
 import type { ConvGeometry } from "./im2col.ts";
 import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
@@ -219,6 +221,10 @@ export function runShare(
 ): void {
   const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts, mode, scratch] = ctrl
     .subarray(PACK, PACK + 13);
+  if (mode === CHANNELS) {
+    const views = [new Float64Array(f.buffer), new Int32Array(f.buffer)] as const;
+    return CHANNEL_KERNELS[transA](f, ...views, ctrl.subarray(A_VIEW, B_VIEW), tiles[0], tiles[1]);
+  }
   if (mode === DIRECT) return runDirect(ctrl, m, rawB, kernels, tiles);
   if (mode === DIRECT_DW) return runDirectDW(ctrl, m, parts, rawA, rawB, kernels, tiles);
   const stream = mode === STREAMED_B;

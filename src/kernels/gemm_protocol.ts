@@ -46,6 +46,12 @@ export const DIRECT = 2;
  * counts itself in {@linkcode PACKED}, then sums the rows of its output channels.
  */
 export const DIRECT_DW = 3;
+/**
+ * Mode: a loop of `channel_kernels.ts` over a range, each thread its own share: the
+ * {@linkcode PACK} field's first int32 is the loop's number, and its integers (the arrays'
+ * positions in the shared memory first) are at {@linkcode A_VIEW}.
+ */
+export const CHANNELS = 4;
 /** Int32 index of the memory's size, in 64 KiB pages, when the current job was posted. */
 export const BYTES = 15;
 /** Bytes of a WebAssembly memory page. */

@@ -8,6 +8,8 @@
 
 import erf from "@stdlib/math-base-special-erf";
 import { contiguous, dtypeOf, type FloatArray, type Tensor } from "../tensor.ts";
+import { outputArena } from "../kernels/arena.ts";
+import { RELU_BITS, reluBits } from "../kernels/channel_kernels.ts";
 import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, saved } from "./check.ts";
 import { Layer } from "./module.ts";
@@ -79,16 +81,15 @@ export class ReLU extends Elementwise {
   /** `Y = max(X, 0)`. */
   protected apply(X: FloatArray, Y: FloatArray): void {
     // Y has X's dtype (see `Elementwise.forward`).
-    if (X instanceof Float32Array) {
-      reluBits(int32View(X), int32View(X), int32View(Y as Float32Array));
-    } else relu64(X, Y as Float64Array);
+    if (X instanceof Float32Array) relu32(X, X, Y as Float32Array);
+    else relu64(X, Y as Float64Array);
   }
 
   /** `DX = D` where `X > 0`, else 0. */
   protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
     // DX has X's dtype; delta's is not checked, so a mixed pair takes the plain loop.
     if (X instanceof Float32Array && D instanceof Float32Array) {
-      reluBits(int32View(X), int32View(D), int32View(DX as Float32Array));
+      relu32(X, D, DX as Float32Array);
     } else {
       for (let i = 0, n = X.length; i < n; i++) DX[i] = X[i] > 0 ? D[i] : 0;
     }
@@ -101,18 +102,12 @@ function relu64(X: Float64Array, Y: Float64Array): void {
 }
 
 /**
- * `OUT = X > 0 ? V : 0` on the bits of float32 arrays: ReLU forward with `V = X`, its
- * gradient with `V = D`. A comparison on activations that are positive about half the time
- * at random is a branch the CPU mispredicts half the time, which made the plain loop cost
- * ~6 ns an element; this mask has no branch. `X > 0` holds exactly for the bit patterns
- * 1 … 0x7f800000 (the positive subnormals, normals and +∞; not ±0, negatives or NaNs), that
- * is when `u = bits − 1` lies in [0, 0x7f800000): `u ≥ 0` and `u − 0x7f800000 < 0`, each a
- * sign bit. (For bits = −2³¹, `u` wraps to 2³¹ − 1 and the second test fails.)
+ * `OUT = V` where `X > 0`, else 0, on float32 bits (`reluBits`): split across the fast kernels'
+ * threads when the three lie in their shared memory, else on this thread.
  */
-function reluBits(X: Int32Array, V: Int32Array, OUT: Int32Array): void {
-  for (let i = 0, n = X.length; i < n; i++) {
-    const u = (X[i] - 1) | 0;
-    OUT[i] = V[i] & ~(u >> 31) & ((u - 0x7f800000) >> 31);
+function relu32(X: Float32Array, V: Float32Array, OUT: Float32Array): void {
+  if (!outputArena()?.forChannels?.(RELU_BITS, [X, V, OUT], [], X.length)) {
+    reluBits(int32View(X), 0, int32View(V), 0, int32View(OUT), 0, 0, X.length);
   }
 }
 

@@ -5,6 +5,21 @@
  */
 
 import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
+import { outputArena } from "../kernels/arena.ts";
+import {
+  BATCH_NORM_BACKWARD,
+  BATCH_NORM_FORWARD,
+  batchNormBackward,
+  batchNormForward,
+  BETA,
+  BN_SLOTS,
+  GAMMA,
+  INV_STD,
+  MEAN,
+  SUM_D,
+  SUM_DXC,
+  VAR,
+} from "../kernels/channel_kernels.ts";
 import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkDType, checkImage, checkInteger, saved } from "./check.ts";
 import { Layer, type NamedTensor, type Parameter, ShapeError } from "./module.ts";
@@ -66,15 +81,17 @@ export class BatchNorm2D extends Layer {
   runningMean: Tensor;
   /** The running (unbiased) variance per channel, initially 1: the buffer `running_var`. */
   runningVar: Tensor;
-  /**
-   * What backward needs: the input, the mean and 1/σ per channel, and the mode used. x̂ is
-   * recomputed from them rather than kept, which saves allocating and writing a tensor the
-   * size of the input on every forward.
-   */
   /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
   #y = new OutputBuffer();
   #dx = new OutputBuffer();
-  #saved: { x: Tensor; mean: Float64Array; invStd: Float64Array; training: boolean } | null = null;
+  /** The per-channel block (`#perChannel`). */
+  #p = new OutputBuffer();
+  /**
+   * What backward needs besides the block's mean and 1/σ: the input and the mode used. x̂ is
+   * recomputed from them rather than kept, which saves allocating and writing a tensor the
+   * size of the input on every forward.
+   */
+  #saved: { x: Tensor; training: boolean } | null = null;
 
   /** PyTorch's `BatchNorm2d(num_features, eps=, momentum=, affine=)`. */
   constructor(numFeatures: number, options: BatchNorm2DOptions = {}) {
@@ -112,43 +129,30 @@ export class BatchNorm2D extends Layer {
         `${name}: training needs more than one value per channel, got input of shape (${batch}, ${C}, ${H}, ${W})`,
       );
     }
-    const X = x.data, RM = this.runningMean.data, RV = this.runningVar.data;
-    const mean = new Float64Array(C), invStd = new Float64Array(C);
+    const RM = this.runningMean.data, RV = this.runningVar.data, m = this.momentum;
     const y = this.#y.get(x.shape, dtypeOf(x));
-    const Y = y.data, G = this.weight?.data, B = this.bias?.data, m = this.momentum;
+    const P = this.#perChannel(C);
     for (let c = 0; c < C; c++) {
-      if (this.training) {
-        // One pass for the sum and the sum of squares of the deviations from a shift `k`,
-        // the channel's first value: Σ(x − μ)² = Σ(x − k)² − (Σ(x − k))²/count exactly, and
-        // its rounding error is about ε·(1 + (μ − k)²/σ²) relative, small since a value of
-        // the channel lies a few σ from μ, unlike E[x²] − E[x]², whose error grows with
-        // μ²/σ². Half the work of a pass summing x and a second summing (x − μ)².
-        const k = X[c * area];
-        let s = 0, q = 0;
-        for (let n = 0; n < batch; n++) {
-          for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
-            const d = X[i] - k;
-            s += d;
-            q += d * d;
-          }
-        }
-        const mu = k + s / count, sq = Math.max(0, q - s * s / count);
-        mean[c] = mu;
-        invStd[c] = 1 / Math.sqrt(sq / count + this.eps);
-        RM[c] = (1 - m) * RM[c] + m * mu;
-        RV[c] = (1 - m) * RV[c] + m * sq / (count - 1);
-      } else {
-        mean[c] = RM[c];
-        invStd[c] = 1 / Math.sqrt(RV[c] + this.eps);
-      }
-      // y = (x − μ)·s·γ + β, as one multiply-add per element, written right after the
-      // channel's statistics so that its input is read again from cache, not memory.
-      const s = invStd[c] * (G ? G[c] : 1), shift = (B ? B[c] : 0) - mean[c] * s;
-      for (let n = 0; n < batch; n++) {
-        for (let i = (n * C + c) * area, end = i + area; i < end; i++) Y[i] = X[i] * s + shift;
+      P[BN_SLOTS * c + GAMMA] = this.weight?.data[c] ?? 1;
+      P[BN_SLOTS * c + BETA] = this.bias?.data[c] ?? 0;
+      if (!this.training) {
+        P[BN_SLOTS * c + MEAN] = RM[c];
+        P[BN_SLOTS * c + INV_STD] = 1 / Math.sqrt(RV[c] + this.eps);
       }
     }
-    this.#saved = { x, mean, invStd, training: this.training };
+    P[BN_SLOTS * C] = this.eps;
+    const training = this.training;
+    const shape = [batch, C, area, training ? 1 : 0];
+    if (!outputArena()?.forChannels?.(BATCH_NORM_FORWARD, [x.data, y.data, P], shape, C)) {
+      batchNormForward(x.data, 0, y.data, 0, P, 0, batch, C, area, training, 0, C);
+    }
+    if (training) {
+      for (let c = 0; c < C; c++) {
+        RM[c] = (1 - m) * RM[c] + m * P[BN_SLOTS * c + MEAN];
+        RV[c] = (1 - m) * RV[c] + m * P[BN_SLOTS * c + VAR] * count / (count - 1);
+      }
+    }
+    this.#saved = { x, training };
     return y;
   }
 
@@ -158,39 +162,34 @@ export class BatchNorm2D extends Layer {
    * is affine and `dx = γ/σ · dy`. Sets `dWeight = Σ dy · x̂` and `dBias = Σ dy`.
    */
   backward(delta: Tensor): Tensor {
-    const { x, mean, invStd, training } = saved(this.#name(), this.#saved);
+    const { x, training } = saved(this.#name(), this.#saved);
     checkDelta(this.#name(), x.shape, delta);
-    const D = contiguous(delta).data, X = x.data, G = this.weight?.data;
+    const D = contiguous(delta).data;
     const [batch, C, H, W] = x.shape;
-    const area = H * W, count = batch * area;
+    const area = H * W;
     const dx = this.#dx.get(x.shape, dtypeOf(x));
-    const DX = dx.data, DG = this.dWeight?.data, DB = this.dBias?.data;
-    for (let c = 0; c < C; c++) {
-      // Σ dy·x̂ = s·(Σ dy·x − μ·Σ dy) would cancel badly; sum dy·(x − μ) directly instead.
-      const mu = mean[c], s = invStd[c];
-      let sumD = 0, sumDXc = 0;
-      for (let n = 0; n < batch; n++) {
-        for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
-          sumD += D[i];
-          sumDXc += D[i] * (X[i] - mu);
-        }
-      }
-      const sumDX = sumDXc * s;
-      if (DG && DB) {
-        DG[c] = sumDX;
-        DB[c] = sumD;
-      }
-      // dx = γs·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·x + k, with x̂ = (x − μ)·s.
-      const scale = (G ? G[c] : 1) * s;
-      const meanD = training ? sumD / count : 0, meanDX = training ? sumDX / count : 0;
-      const a = scale, b = -scale * meanDX * s, k = -scale * meanD + scale * meanDX * s * mu;
-      for (let n = 0; n < batch; n++) {
-        for (let i = (n * C + c) * area, end = i + area; i < end; i++) {
-          DX[i] = a * D[i] + b * X[i] + k;
-        }
+    // The mean and 1/σ are still in the block from the forward pass.
+    const P = this.#perChannel(C), shape = [batch, C, area, training ? 1 : 0];
+    if (!outputArena()?.forChannels?.(BATCH_NORM_BACKWARD, [D, x.data, dx.data, P], shape, C)) {
+      batchNormBackward(D, 0, x.data, 0, dx.data, 0, P, 0, batch, C, area, training, 0, C);
+    }
+    const DG = this.dWeight?.data, DB = this.dBias?.data;
+    if (DG && DB) {
+      for (let c = 0; c < C; c++) {
+        DG[c] = P[BN_SLOTS * c + SUM_DXC] * P[BN_SLOTS * c + INV_STD];
+        DB[c] = P[BN_SLOTS * c + SUM_D];
       }
     }
     return dx;
+  }
+
+  /**
+   * The float64 block of per-channel values the loops of `channel_kernels.ts` share, kept
+   * between forward and backward; in the fast kernels' shared memory when it is installed.
+   */
+  #perChannel(C: number): Float64Array {
+    const block = this.#p.get([2 * (BN_SLOTS * C + 1)], "float32").data;
+    return new Float64Array(block.buffer, block.byteOffset, BN_SLOTS * C + 1);
   }
 
   /** `weight` (γ) and `bias` (β) with their gradients, when affine. */

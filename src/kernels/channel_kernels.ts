@@ -1,0 +1,185 @@
+/**
+ * The loops of BatchNorm and ReLU written over a range of channels (or elements), so that the
+ * calling thread runs them whole on arrays anywhere, or the fast GEMM's threads split them
+ * when the arrays lie in the memory they share (`FastGemm.forChannels`, `arena.ts`).
+ *
+ * Each loop takes its arrays with an offset: its own arrays and 0 on the calling thread, the
+ * shared memory's views and the arrays' positions in it on a Worker.
+ *
+ * BatchNorm's per-channel numbers travel in a float64 block `P` of {@linkcode BN_SLOTS} values
+ * per channel (`γ`, `β`, mean, 1/σ, biased variance, Σdy, Σdy·(x − μ)) followed by `eps`.
+ *
+ * @module
+ */
+
+import type { FloatArray } from "../tensor.ts";
+
+/** Float64 values per channel in BatchNorm's block `P`. */
+export const BN_SLOTS = 8;
+/** Offsets of the values of a channel in `P`. */
+export const GAMMA = 0, BETA = 1, MEAN = 2, INV_STD = 3, VAR = 4, SUM_D = 5, SUM_DXC = 6;
+
+/**
+ * BatchNorm's forward over channels `[c0, c1)` of `X` `(batch, C, area)`: in training, each
+ * channel's mean, 1/σ and biased variance from the batch into `P`; in evaluation `P` holds
+ * them already. Then `Y = (X − μ)·γ/σ + β`.
+ *
+ * @example
+ * ```ts
+ * batchNormForward(X, 0, Y, 0, P, 0, 8, 16, 1024, true, 0, 16);
+ * ```
+ */
+export function batchNormForward(
+  X: FloatArray,
+  x0: number,
+  Y: FloatArray,
+  y0: number,
+  P: Float64Array,
+  p0: number,
+  batch: number,
+  C: number,
+  area: number,
+  training: boolean,
+  c0: number,
+  c1: number,
+): void {
+  const count = batch * area, eps = P[p0 + BN_SLOTS * C];
+  for (let c = c0; c < c1; c++) {
+    const p = p0 + BN_SLOTS * c;
+    if (training) {
+      // One pass for the sum and the sum of squares of the deviations from a shift `k`,
+      // the channel's first value: Σ(x − μ)² = Σ(x − k)² − (Σ(x − k))²/count exactly, and
+      // its rounding error is about ε·(1 + (μ − k)²/σ²) relative, small since a value of
+      // the channel lies a few σ from μ, unlike E[x²] − E[x]², whose error grows with
+      // μ²/σ². Half the work of a pass summing x and a second summing (x − μ)².
+      const k = X[x0 + c * area];
+      let s = 0, q = 0;
+      for (let n = 0; n < batch; n++) {
+        for (let i = x0 + (n * C + c) * area, end = i + area; i < end; i++) {
+          const d = X[i] - k;
+          s += d;
+          q += d * d;
+        }
+      }
+      const variance = Math.max(0, q - s * s / count) / count;
+      P[p + MEAN] = k + s / count;
+      P[p + VAR] = variance;
+      P[p + INV_STD] = 1 / Math.sqrt(variance + eps);
+    }
+    // y = (x − μ)·s·γ + β, as one multiply-add per element, written right after the
+    // channel's statistics so that its input is read again from cache, not memory.
+    const s = P[p + INV_STD] * P[p + GAMMA], shift = P[p + BETA] - P[p + MEAN] * s;
+    for (let n = 0; n < batch; n++) {
+      const from = x0 + (n * C + c) * area, to = y0 + (n * C + c) * area;
+      for (let i = 0; i < area; i++) Y[to + i] = X[from + i] * s + shift;
+    }
+  }
+}
+
+/**
+ * BatchNorm's backward over channels `[c0, c1)`: each channel's Σdy and Σdy·(x − μ) into `P`,
+ * and `DX = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))` in training (the batch statistics
+ * depend on every input), `γ/σ · dy` in evaluation.
+ *
+ * @example
+ * ```ts
+ * batchNormBackward(D, 0, X, 0, DX, 0, P, 0, 8, 16, 1024, true, 0, 16);
+ * ```
+ */
+export function batchNormBackward(
+  D: FloatArray,
+  d0: number,
+  X: FloatArray,
+  x0: number,
+  DX: FloatArray,
+  dx0: number,
+  P: Float64Array,
+  p0: number,
+  batch: number,
+  C: number,
+  area: number,
+  training: boolean,
+  c0: number,
+  c1: number,
+): void {
+  const count = batch * area;
+  for (let c = c0; c < c1; c++) {
+    const p = p0 + BN_SLOTS * c, mu = P[p + MEAN], s = P[p + INV_STD];
+    // Σ dy·x̂ = s·(Σ dy·x − μ·Σ dy) would cancel badly; sum dy·(x − μ) directly instead.
+    let sumD = 0, sumDXc = 0;
+    for (let n = 0; n < batch; n++) {
+      const xs = x0 + (n * C + c) * area, ds = d0 + (n * C + c) * area;
+      for (let i = 0; i < area; i++) {
+        sumD += D[ds + i];
+        sumDXc += D[ds + i] * (X[xs + i] - mu);
+      }
+    }
+    P[p + SUM_D] = sumD;
+    P[p + SUM_DXC] = sumDXc;
+    // dx = γs·(dy − mean(dy) − x̂·mean(dy·x̂)) = a·dy + b·x + k, with x̂ = (x − μ)·s.
+    const sumDX = sumDXc * s, scale = P[p + GAMMA] * s;
+    const meanD = training ? sumD / count : 0, meanDX = training ? sumDX / count : 0;
+    const a = scale, b = -scale * meanDX * s, k = -scale * meanD + scale * meanDX * s * mu;
+    for (let n = 0; n < batch; n++) {
+      const xs = x0 + (n * C + c) * area, ds = d0 + (n * C + c) * area;
+      const out = dx0 + (n * C + c) * area;
+      for (let i = 0; i < area; i++) DX[out + i] = a * D[ds + i] + b * X[xs + i] + k;
+    }
+  }
+}
+
+/**
+ * `OUT = X > 0 ? V : 0` on the bits of float32 arrays over elements `[lo, hi)`: ReLU forward
+ * with `V = X`, its gradient with `V = dy`. A comparison on activations that are positive
+ * about half the time at random is a branch the CPU mispredicts half the time, which made the
+ * plain loop cost ~6 ns an element; this mask has no branch. `X > 0` holds exactly for the bit
+ * patterns 1 … 0x7f800000 (the positive subnormals, normals and +∞; not ±0, negatives or
+ * NaNs), that is when `u = bits − 1` lies in [0, 0x7f800000): `u ≥ 0` and `u − 0x7f800000 < 0`,
+ * each a sign bit. (For bits = −2³¹, `u` wraps to 2³¹ − 1 and the second test fails.)
+ *
+ * @example
+ * ```ts
+ * reluBits(bits, 0, bits, 0, out, 0, 0, bits.length); // forward
+ * ```
+ */
+export function reluBits(
+  X: Int32Array,
+  x0: number,
+  V: Int32Array,
+  v0: number,
+  OUT: Int32Array,
+  o0: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let i = lo; i < hi; i++) {
+    const u = (X[x0 + i] - 1) | 0;
+    OUT[o0 + i] = V[v0 + i] & ~(u >> 31) & ((u - 0x7f800000) >> 31);
+  }
+}
+
+/**
+ * The loops a Worker runs, by number (the `kernel` of `FastGemm.forChannels`): each gets
+ * views of the shared memory, the arrays' positions (in elements of their type) then the
+ * loop's other integers in `a`, and its range.
+ */
+export const CHANNEL_KERNELS: ((
+  f32: Float32Array,
+  f64: Float64Array,
+  i32: Int32Array,
+  a: ArrayLike<number>,
+  lo: number,
+  hi: number,
+) => void)[] = [
+  (f32, f64, _, a, lo, hi) =>
+    batchNormForward(f32, a[0], f32, a[1], f64, a[2], a[3], a[4], a[5], a[6] === 1, lo, hi),
+  (f32, f64, _, a, lo, hi) =>
+    batchNormBackward(
+      ...[f32, a[0], f32, a[1], f32, a[2], f64, a[3]] as const,
+      ...[a[4], a[5], a[6], a[7] === 1, lo, hi] as const,
+    ),
+  (_, __, i32, a, lo, hi) => reluBits(i32, a[0], i32, a[1], i32, a[2], lo, hi),
+];
+
+/** {@linkcode CHANNEL_KERNELS}' numbers. */
+export const BATCH_NORM_FORWARD = 0, BATCH_NORM_BACKWARD = 1, RELU_BITS = 2;
