@@ -21,7 +21,7 @@ export interface OutputArena {
    */
   forChannels?(
     kernel: number,
-    arrays: (Float32Array | Float64Array)[],
+    arrays: (Float32Array | Float64Array | Int32Array)[],
     ints: number[],
     count: number,
   ): boolean;

@@ -1,5 +1,6 @@
 /**
- * The loops of BatchNorm and ReLU written over a range of channels (or elements), so that the
+ * The loops of BatchNorm, ReLU and 2×2 max-pooling written over a range of channels (or
+ * elements, or image planes), so that the
  * calling thread runs them whole on arrays anywhere, or the fast GEMM's threads split them
  * when the arrays lie in the memory they share (`FastGemm.forChannels`, `arena.ts`).
  *
@@ -159,6 +160,80 @@ export function reluBits(
 }
 
 /**
+ * MaxPool2D's forward for the 2×2 window at stride 2 without padding (the default network's
+ * pools): the same rule as the general loop (the first maximum in row-major order, and a
+ * NaN always wins, the last one if several) without its per-window bounds.
+ *
+ * It has no branch on the data: on activations of random sign, each `if` of the sequential
+ * rule is mispredicted often, which cost more than the rest of the loop. Instead the better
+ * of each row's pair is picked by index arithmetic on the comparisons' 0/1 results, then the
+ * better of the two rows the same way. That is the same rule: within a pair and between the
+ * rows the later one wins only if strictly greater or NaN, so ties keep the first, and a NaN
+ * in the bottom row beats the top row while one in the top row beats a number below it.
+ */
+export function maxPool2x2(
+  X: FloatArray,
+  x0: number,
+  Y: FloatArray,
+  y0: number,
+  argmax: Int32Array,
+  a0: number,
+  H: number,
+  W: number,
+  outH: number,
+  outW: number,
+  p0: number,
+  p1: number,
+): void {
+  for (let plane = p0, o = p0 * outH * outW; plane < p1; plane++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = plane * H * W + 2 * oh * W;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const a = row + 2 * ow, c = a + W;
+        const va = X[x0 + a], vb = X[x0 + a + 1], vc = X[x0 + c], vd = X[x0 + c + 1];
+        const top = a + (Number(vb > va) | Number(vb !== vb)), vTop = X[x0 + top];
+        const bottom = c + (Number(vd > vc) | Number(vd !== vd)), vBottom = X[x0 + bottom];
+        const at = top +
+          (Number(vBottom > vTop) | Number(vBottom !== vBottom)) * (bottom - top);
+        Y[y0 + o] = X[x0 + at];
+        argmax[a0 + o] = at;
+      }
+    }
+  }
+}
+
+/**
+ * The gradient of {@linkcode maxPool2x2} over inputs it tiles exactly: each window's four
+ * elements get the window's gradient where its maximum was and 0 elsewhere.
+ */
+export function maxPool2x2Backward(
+  D: FloatArray,
+  d0: number,
+  argmax: Int32Array,
+  a0: number,
+  DX: FloatArray,
+  dx0: number,
+  W: number,
+  outH: number,
+  outW: number,
+  p0: number,
+  p1: number,
+): void {
+  for (let plane = p0, o = p0 * outH * outW; plane < p1; plane++) {
+    for (let oh = 0; oh < outH; oh++) {
+      const row = (plane * outH + oh) * 4 * outW;
+      for (let ow = 0; ow < outW; ow++, o++) {
+        const a = row + 2 * ow, c = a + W, at = argmax[a0 + o], d = D[d0 + o];
+        DX[dx0 + a] = at === a ? d : 0;
+        DX[dx0 + a + 1] = at === a + 1 ? d : 0;
+        DX[dx0 + c] = at === c ? d : 0;
+        DX[dx0 + c + 1] = at === c + 1 ? d : 0;
+      }
+    }
+  }
+}
+
+/**
  * The loops a Worker runs, by number (the `kernel` of `FastGemm.forChannels`): each gets
  * views of the shared memory, the arrays' positions (in elements of their type) then the
  * loop's other integers in `a`, and its range.
@@ -179,7 +254,13 @@ export const CHANNEL_KERNELS: ((
       ...[a[4], a[5], a[6], a[7] === 1, lo, hi] as const,
     ),
   (_, __, i32, a, lo, hi) => reluBits(i32, a[0], i32, a[1], i32, a[2], lo, hi),
+  (f32, _, i32, a, lo, hi) =>
+    maxPool2x2(f32, a[0], f32, a[1], i32, a[2], a[3], a[4], a[5], a[6], lo, hi),
+  (f32, _, i32, a, lo, hi) =>
+    maxPool2x2Backward(f32, a[0], i32, a[1], f32, a[2], a[3], a[4], a[5], lo, hi),
 ];
 
 /** {@linkcode CHANNEL_KERNELS}' numbers. */
 export const BATCH_NORM_FORWARD = 0, BATCH_NORM_BACKWARD = 1, RELU_BITS = 2;
+/** {@linkcode CHANNEL_KERNELS}' numbers, continued. */
+export const MAX_POOL_2X2 = 3, MAX_POOL_2X2_BACKWARD = 4;

@@ -1,19 +1,20 @@
 import assert from "node:assert/strict";
 import { ReLU } from "../nn/activation.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
+import { MaxPool2D } from "../nn/pool.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { clone, type Tensor, tensor, zeros } from "../tensor.ts";
 import { RELU_BITS } from "./channel_kernels.ts";
 import { FastGemm, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 
-/** BatchNorm → ReLU with the same non-trivial affine parameters each time. */
-function bnRelu(): Sequential {
+/** BatchNorm → ReLU → 2×2 max-pool, with the same non-trivial affine parameters each time. */
+function bnReluPool(): Sequential {
   const bn = new BatchNorm2D(8, { dtype: "float32" });
   const rng = new Rng(3);
   bn.weight!.data.forEach((_, i, w) => w[i] = rng.uniform(0.5, 1.5));
   bn.bias!.data.forEach((_, i, b) => b[i] = rng.uniform(-0.5, 0.5));
-  return new Sequential(bn, new ReLU());
+  return new Sequential(bn, new ReLU(), new MaxPool2D(2));
 }
 
 /** Forward and backward in training mode, then forward in evaluation mode. */
@@ -28,23 +29,23 @@ function run(net: Sequential, x: Tensor, delta: Tensor) {
   return [y, dx, ...grads, evaluated].map((t) => [...t.data]);
 }
 
-Deno.test("BatchNorm2D and ReLU split across the fast kernels' threads give the one-thread results exactly", async () => {
+Deno.test("BatchNorm2D, ReLU and MaxPool2D split across the fast kernels' threads give the one-thread results exactly", async () => {
   const rng = new Rng(9);
   const shape = [6, 8, 12, 12];
-  const x = rng.fillNormal(zeros(shape, "float32")),
-    delta = rng.fillNormal(zeros(shape, "float32"));
-  const want = run(bnRelu(), x, delta);
+  const x = rng.fillNormal(zeros(shape, "float32"));
+  const delta = rng.fillNormal(zeros([6, 8, 6, 6], "float32"));
+  const want = run(bnReluPool(), x, delta);
   const fast = await useFastKernels({ threads: 2 });
   try {
     // Input and delta in the shared memory too, as a conv before and a layer after would give.
     const shared = (t: Tensor) => {
       const data = fast.allocate(t.size);
       data.set(t.data);
-      return tensor(data, shape);
+      return tensor(data, t.shape);
     };
     const sx = shared(x), sd = shared(delta);
     assert.ok(sx.data.buffer instanceof SharedArrayBuffer);
-    const got = run(bnRelu(), sx, sd);
+    const got = run(bnReluPool(), sx, sd);
     const names = ["y", "dx", "dWeight", "dBias", "running_mean", "running_var", "eval y"];
     names.forEach((name, i) => assert.deepEqual(got[i], want[i], name));
   } finally {

@@ -174,7 +174,7 @@ export class FastGemm implements OutputArena {
    */
   forChannels(
     kernel: number,
-    arrays: (Float32Array | Float64Array)[],
+    arrays: (Float32Array | Float64Array | Int32Array)[],
     ints: number[],
     count: number,
   ): boolean {
@@ -191,7 +191,7 @@ export class FastGemm implements OutputArena {
   }
 
   /** The byte offset of `array` in the shared memory, or -1 if it lies elsewhere. */
-  #offsetOf(array: FloatArray): number {
+  #offsetOf(array: FloatArray | Int32Array): number {
     return this.#buffers.has(array.buffer) ? array.byteOffset : -1;
   }
 

@@ -6,6 +6,13 @@
  * @module
  */
 
+import { outputArena } from "../kernels/arena.ts";
+import {
+  MAX_POOL_2X2,
+  MAX_POOL_2X2_BACKWARD,
+  maxPool2x2,
+  maxPool2x2Backward,
+} from "../kernels/channel_kernels.ts";
 import { type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
 import { contiguous, type DType, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
 import { OutputBuffer } from "./buffers.ts";
@@ -71,8 +78,11 @@ export abstract class Pool2D extends Layer {
  * ```
  */
 export class MaxPool2D extends Pool2D {
-  /** For each output element, the flat index into the input of the maximum it took. */
-  #argmax: Int32Array = new Int32Array(0);
+  /**
+   * For each output element, the flat index into the input of the maximum it took: int32s in
+   * a float32 buffer's memory, which is the fast kernels' shared memory when installed.
+   */
+  #argmax = new OutputBuffer();
   /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
   #y = new OutputBuffer();
   #dx = new OutputBuffer();
@@ -91,11 +101,12 @@ export class MaxPool2D extends Pool2D {
     const { outH, outW, kernelH, kernelW, strideH, strideW, padH, padW } = g;
     const y = this.#y.get([batch, channels, outH, outW], dtypeOf(x));
     const X = x.data, Y = y.data;
-    const argmax = this.#argmax = this.#argmax.length === y.size
-      ? this.#argmax
-      : new Int32Array(y.size);
+    const argmax = this.#indices(y.size);
     if (kernelH === 2 && kernelW === 2 && strideH === 2 && strideW === 2 && padH + padW === 0) {
-      maxPool2x2(X, Y, argmax, batch * channels, H, W, outH, outW);
+      const planes = batch * channels, ints = [H, W, outH, outW];
+      if (!outputArena()?.forChannels?.(MAX_POOL_2X2, [X, Y, argmax], ints, planes)) {
+        maxPool2x2(X, 0, Y, 0, argmax, 0, H, W, outH, outW, 0, planes);
+      }
       return y;
     }
     for (let plane = 0, o = 0; plane < batch * channels; plane++) {
@@ -129,16 +140,26 @@ export class MaxPool2D extends Pool2D {
     const x = saved(this.name(), this.x);
     const g = this.geometry(x);
     checkDelta(this.name(), [x.shape[0], x.shape[1], g.outH, g.outW], delta);
-    const D = contiguous(delta).data, argmax = this.#argmax;
+    const D = contiguous(delta).data, argmax = this.#indices(delta.size);
     const [batch, channels, H, W] = x.shape;
     // 2 × 2 windows that tile the input write each element of dx once: no zeroing pass.
     const tiles = g.kernelH === 2 && g.kernelW === 2 && g.strideH === 2 && g.strideW === 2 &&
       g.padH + g.padW === 0 && H === 2 * g.outH && W === 2 * g.outW;
     const dx = this.#dx.get(x.shape, dtypeOf(x), !tiles);
     const DX = dx.data;
-    if (tiles) maxPool2x2Backward(D, argmax, DX, batch * channels, W, g.outH, g.outW);
-    else for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
+    if (tiles) {
+      const planes = batch * channels, ints = [W, g.outH, g.outW];
+      if (!outputArena()?.forChannels?.(MAX_POOL_2X2_BACKWARD, [D, argmax, DX], ints, planes)) {
+        maxPool2x2Backward(D, 0, argmax, 0, DX, 0, W, g.outH, g.outW, 0, planes);
+      }
+    } else for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
     return dx;
+  }
+
+  /** The argmax buffer for `size` outputs (kept by the last forward for backward). */
+  #indices(size: number): Int32Array {
+    const block = this.#argmax.get([size], "float32").data;
+    return new Int32Array(block.buffer, block.byteOffset, size);
   }
 
   /** `MaxPool2D(kernel, stride, padding)`. */
@@ -301,72 +322,6 @@ export class GlobalAvgPool2D extends Layer {
       DX.fill(D[plane] / area, plane * area, (plane + 1) * area);
     }
     return dx;
-  }
-}
-
-/**
- * MaxPool2D's forward for the 2×2 window at stride 2 without padding (the default network's
- * pools): the same rule as the general loop (the first maximum in row-major order, and a
- * NaN always wins, the last one if several) without its per-window bounds.
- *
- * It has no branch on the data: on activations of random sign, each `if` of the sequential
- * rule is mispredicted often, which cost more than the rest of the loop. Instead the better
- * of each row's pair is picked by index arithmetic on the comparisons' 0/1 results, then the
- * better of the two rows the same way. That is the same rule: within a pair and between the
- * rows the later one wins only if strictly greater or NaN, so ties keep the first, and a NaN
- * in the bottom row beats the top row while one in the top row beats a number below it.
- */
-function maxPool2x2(
-  X: FloatArray,
-  Y: FloatArray,
-  argmax: Int32Array,
-  planes: number,
-  H: number,
-  W: number,
-  outH: number,
-  outW: number,
-): void {
-  for (let plane = 0, o = 0; plane < planes; plane++) {
-    for (let oh = 0; oh < outH; oh++) {
-      const row = plane * H * W + 2 * oh * W;
-      for (let ow = 0; ow < outW; ow++, o++) {
-        const a = row + 2 * ow, c = a + W;
-        const va = X[a], vb = X[a + 1], vc = X[c], vd = X[c + 1];
-        const top = a + (Number(vb > va) | Number(vb !== vb)), vTop = X[top];
-        const bottom = c + (Number(vd > vc) | Number(vd !== vd)), vBottom = X[bottom];
-        const at = top +
-          (Number(vBottom > vTop) | Number(vBottom !== vBottom)) * (bottom - top);
-        Y[o] = X[at];
-        argmax[o] = at;
-      }
-    }
-  }
-}
-
-/**
- * The gradient of {@linkcode maxPool2x2} over inputs it tiles exactly: each window's four
- * elements get the window's gradient where its maximum was and 0 elsewhere.
- */
-function maxPool2x2Backward(
-  D: FloatArray,
-  argmax: Int32Array,
-  DX: FloatArray,
-  planes: number,
-  W: number,
-  outH: number,
-  outW: number,
-): void {
-  for (let plane = 0, o = 0; plane < planes; plane++) {
-    for (let oh = 0; oh < outH; oh++) {
-      const row = (plane * outH + oh) * 4 * outW;
-      for (let ow = 0; ow < outW; ow++, o++) {
-        const a = row + 2 * ow, c = a + W, at = argmax[o], d = D[o];
-        DX[a] = at === a ? d : 0;
-        DX[a + 1] = at === a + 1 ? d : 0;
-        DX[c] = at === c ? d : 0;
-        DX[c + 1] = at === c + 1 ? d : 0;
-      }
-    }
   }
 }
 
