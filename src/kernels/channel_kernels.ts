@@ -1,8 +1,8 @@
 /**
  * The loops of BatchNorm, ReLU and 2×2 max-pooling written over a range of channels (or
- * elements, or image planes), so that the
- * calling thread runs them whole on arrays anywhere, or the fast GEMM's threads split them
- * when the arrays lie in the memory they share (`FastGemm.forChannels`, `arena.ts`).
+ * elements, or image planes), so that the calling thread runs them whole on arrays anywhere,
+ * or the fast GEMM's threads split them when the arrays lie in the memory they share
+ * (`FastGemm.forChannels`, `arena.ts`).
  *
  * Each loop takes its arrays with an offset: its own arrays and 0 on the calling thread, the
  * shared memory's views and the arrays' positions in it on a Worker.
@@ -250,8 +250,20 @@ export const CHANNEL_KERNELS: ((
     batchNormForward(f32, a[0], f32, a[1], f64, a[2], a[3], a[4], a[5], a[6] === 1, lo, hi),
   (f32, f64, _, a, lo, hi) =>
     batchNormBackward(
-      ...[f32, a[0], f32, a[1], f32, a[2], f64, a[3]] as const,
-      ...[a[4], a[5], a[6], a[7] === 1, lo, hi] as const,
+      f32,
+      a[0],
+      f32,
+      a[1],
+      f32,
+      a[2],
+      f64,
+      a[3],
+      a[4],
+      a[5],
+      a[6],
+      a[7] === 1,
+      lo,
+      hi,
     ),
   (_, __, i32, a, lo, hi) => reluBits(i32, a[0], i32, a[1], i32, a[2], lo, hi),
   (f32, _, i32, a, lo, hi) =>
@@ -261,6 +273,8 @@ export const CHANNEL_KERNELS: ((
 ];
 
 /** {@linkcode CHANNEL_KERNELS}' numbers. */
-export const BATCH_NORM_FORWARD = 0, BATCH_NORM_BACKWARD = 1, RELU_BITS = 2;
-/** {@linkcode CHANNEL_KERNELS}' numbers, continued. */
-export const MAX_POOL_2X2 = 3, MAX_POOL_2X2_BACKWARD = 4;
+export const BATCH_NORM_FORWARD = 0,
+  BATCH_NORM_BACKWARD = 1,
+  RELU_BITS = 2,
+  MAX_POOL_2X2 = 3,
+  MAX_POOL_2X2_BACKWARD = 4;
