@@ -7,6 +7,8 @@
  * @module
  */
 
+import { CHANNEL_KERNELS, type ChannelArray } from "./channel_kernels.ts";
+
 /**
  * Memory for float32 output buffers: `allocate` returns `size` zeros that stay the caller's
  * until it passes them to `release`.
@@ -21,7 +23,7 @@ export interface OutputArena {
    */
   forChannels?(
     kernel: number,
-    arrays: (Float32Array | Float64Array | Int32Array)[],
+    arrays: ChannelArray[],
     ints: number[],
     count: number,
   ): boolean;
@@ -52,4 +54,24 @@ export function setOutputArena(arena: OutputArena | null): void {
  */
 export function outputArena(): OutputArena | null {
   return installed;
+}
+
+/**
+ * Runs loop `kernel` of `channel_kernels.ts` over `[0, count)` on `arrays` with the integers
+ * `ints`: split across the installed arena's threads where the arrays lie in it, else whole on
+ * this thread. Each channel gets the same arithmetic either way.
+ *
+ * @example
+ * ```ts
+ * forChannels(RELU_BITS, [x, x, y], [], x.length); // y = relu(x)
+ * ```
+ */
+export function forChannels(
+  kernel: number,
+  arrays: ChannelArray[],
+  ints: number[],
+  count: number,
+): void {
+  if (installed?.forChannels?.(kernel, arrays, ints, count)) return;
+  CHANNEL_KERNELS[kernel](arrays, arrays.map(() => 0), ints, 0, count);
 }

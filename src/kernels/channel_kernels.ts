@@ -5,7 +5,8 @@
  * (`FastGemm.forChannels`, `arena.ts`).
  *
  * Each loop takes its arrays with an offset: its own arrays and 0 on the calling thread, the
- * shared memory's views and the arrays' positions in it on a Worker.
+ * shared memory's views and the arrays' positions in it on a Worker. Layers call them through
+ * `forChannels` (`arena.ts`), by number.
  *
  * BatchNorm's per-channel numbers travel in a float64 block `P` of {@linkcode BN_SLOTS} values
  * per channel (`γ`, `β`, mean, 1/σ, biased variance, Σdy, Σdy·(x − μ)) followed by `eps`.
@@ -233,43 +234,59 @@ export function maxPool2x2Backward(
   }
 }
 
+/** An array a loop of {@linkcode CHANNEL_KERNELS} reads or writes. */
+export type ChannelArray = Float32Array | Float64Array | Int32Array;
+
+/** `a` read as int32 bit patterns (the same memory). */
+function bits(a: ChannelArray): Int32Array {
+  return a instanceof Int32Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length);
+}
+
 /**
- * The loops a Worker runs, by number (the `kernel` of `FastGemm.forChannels`): each gets
- * views of the shared memory, the arrays' positions (in elements of their type) then the
- * loop's other integers in `a`, and its range.
+ * The loops by number (`forChannels` in `arena.ts`, and a Worker's share of one): each gets
+ * its arrays, their offsets (0 for whole arrays; positions in a view of the shared memory on a
+ * Worker), its other integers and its range.
  */
 export const CHANNEL_KERNELS: ((
-  f32: Float32Array,
-  f64: Float64Array,
-  i32: Int32Array,
+  x: ChannelArray[],
+  at: ArrayLike<number>,
   a: ArrayLike<number>,
   lo: number,
   hi: number,
 ) => void)[] = [
-  (f32, f64, _, a, lo, hi) =>
-    batchNormForward(f32, a[0], f32, a[1], f64, a[2], a[3], a[4], a[5], a[6] === 1, lo, hi),
-  (f32, f64, _, a, lo, hi) =>
+  (x, at, a, lo, hi) => {
+    const [X, Y, P] = x as [FloatArray, FloatArray, Float64Array];
+    batchNormForward(X, at[0], Y, at[1], P, at[2], a[0], a[1], a[2], a[3] === 1, lo, hi);
+  },
+  (x, at, a, lo, hi) => {
+    const [D, X, DX, P] = x as [FloatArray, FloatArray, FloatArray, Float64Array];
+    const [batch, C, area, training] = Array.from(a);
     batchNormBackward(
-      f32,
-      a[0],
-      f32,
-      a[1],
-      f32,
-      a[2],
-      f64,
-      a[3],
-      a[4],
-      a[5],
-      a[6],
-      a[7] === 1,
+      D,
+      at[0],
+      X,
+      at[1],
+      DX,
+      at[2],
+      P,
+      at[3],
+      batch,
+      C,
+      area,
+      training === 1,
       lo,
       hi,
-    ),
-  (_, __, i32, a, lo, hi) => reluBits(i32, a[0], i32, a[1], i32, a[2], lo, hi),
-  (f32, _, i32, a, lo, hi) =>
-    maxPool2x2(f32, a[0], f32, a[1], i32, a[2], a[3], a[4], a[5], a[6], lo, hi),
-  (f32, _, i32, a, lo, hi) =>
-    maxPool2x2Backward(f32, a[0], i32, a[1], f32, a[2], a[3], a[4], a[5], lo, hi),
+    );
+  },
+  (x, at, _, lo, hi) => reluBits(bits(x[0]), at[0], bits(x[1]), at[1], bits(x[2]), at[2], lo, hi),
+  (x, at, a, lo, hi) => {
+    const [X, Y, argmax] = x as [FloatArray, FloatArray, Int32Array];
+    maxPool2x2(X, at[0], Y, at[1], argmax, at[2], a[0], a[1], a[2], a[3], lo, hi);
+  },
+  (x, at, a, lo, hi) => {
+    const [D, argmax, DX] = x as [FloatArray, Int32Array, FloatArray];
+    maxPool2x2Backward(D, at[0], argmax, at[1], DX, at[2], a[0], a[1], a[2], lo, hi);
+  },
 ];
 
 /** {@linkcode CHANNEL_KERNELS}' numbers. */

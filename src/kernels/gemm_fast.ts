@@ -16,12 +16,14 @@
  */
 
 import { type OutputArena, setOutputArena } from "./arena.ts";
+import type { ChannelArray } from "./channel_kernels.ts";
 import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
 import {
   A_VIEW,
   ARGS,
   B_VIEW,
   BYTES,
+  CHANNEL_VIEWS,
   CHANNELS,
   CLAIMED,
   CONTROL_BYTES,
@@ -174,7 +176,7 @@ export class FastGemm implements OutputArena {
    */
   forChannels(
     kernel: number,
-    arrays: (Float32Array | Float64Array | Int32Array)[],
+    arrays: ChannelArray[],
     ints: number[],
     count: number,
   ): boolean {
@@ -185,7 +187,9 @@ export class FastGemm implements OutputArena {
     ctrl[PACK] = kernel;
     ctrl[PACK + 10] = parts;
     ctrl[PACK + 11] = CHANNELS;
-    ctrl.set([...at, ...ints], A_VIEW);
+    // The arrays' count, each one's kind and position, then the integers (see CHANNELS).
+    const kinds = arrays.map((a) => CHANNEL_VIEWS.indexOf(a.constructor as typeof Float32Array));
+    ctrl.set([arrays.length, ...kinds, ...at, ...ints], A_VIEW);
     this.#dispatch(helpers, (part) => [cut(count, parts, part), cut(count, parts, part + 1)]);
     return true;
   }

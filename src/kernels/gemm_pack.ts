@@ -222,8 +222,12 @@ export function runShare(
   const [transA, transB, m, n, k, kp, rawA, rawB, pa, pb, parts, mode, scratch] = ctrl
     .subarray(PACK, PACK + 13);
   if (mode === CHANNELS) {
-    const views = [new Float64Array(f.buffer), new Int32Array(f.buffer)] as const;
-    return CHANNEL_KERNELS[transA](f, ...views, ctrl.subarray(A_VIEW, B_VIEW), tiles[0], tiles[1]);
+    const n = ctrl[A_VIEW], kinds = ctrl.subarray(A_VIEW + 1, A_VIEW + 1 + n);
+    const views = [f, new Float64Array(f.buffer), new Int32Array(f.buffer)]; // CHANNEL_VIEWS' order
+    const arrays = Array.from(kinds, (kind) => views[kind]);
+    const at = ctrl.subarray(A_VIEW + 1 + n, A_VIEW + 1 + 2 * n);
+    const ints = ctrl.subarray(A_VIEW + 1 + 2 * n, B_VIEW);
+    return CHANNEL_KERNELS[transA](arrays, at, ints, tiles[0], tiles[1]);
   }
   if (mode === DIRECT) return runDirect(ctrl, m, rawB, kernels, tiles);
   if (mode === DIRECT_DW) return runDirectDW(ctrl, m, parts, rawA, rawB, kernels, tiles);

@@ -48,10 +48,13 @@ export const DIRECT = 2;
 export const DIRECT_DW = 3;
 /**
  * Mode: a loop of `channel_kernels.ts` over a range, each thread its own share: the
- * {@linkcode PACK} field's first int32 is the loop's number, and its integers (the arrays'
- * positions in the shared memory first) are at {@linkcode A_VIEW}.
+ * {@linkcode PACK} field's first int32 is the loop's number; at {@linkcode A_VIEW} follow the
+ * number of its arrays, each one's kind (an index into {@linkcode CHANNEL_VIEWS}), each one's
+ * position in the shared memory (in elements), then the loop's integers.
  */
 export const CHANNELS = 4;
+/** The kinds of array a {@linkcode CHANNELS} job passes, by the index it is sent as. */
+export const CHANNEL_VIEWS = [Float32Array, Float64Array, Int32Array] as const;
 /** Int32 index of the memory's size, in 64 KiB pages, when the current job was posted. */
 export const BYTES = 15;
 /** Bytes of a WebAssembly memory page. */

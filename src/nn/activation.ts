@@ -8,8 +8,8 @@
 
 import erf from "@stdlib/math-base-special-erf";
 import { contiguous, dtypeOf, type FloatArray, type Tensor } from "../tensor.ts";
-import { outputArena } from "../kernels/arena.ts";
-import { RELU_BITS, reluBits } from "../kernels/channel_kernels.ts";
+import { forChannels } from "../kernels/arena.ts";
+import { RELU_BITS } from "../kernels/channel_kernels.ts";
 import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, saved } from "./check.ts";
 import { Layer } from "./module.ts";
@@ -102,18 +102,11 @@ function relu64(X: Float64Array, Y: Float64Array): void {
 }
 
 /**
- * `OUT = V` where `X > 0`, else 0, on float32 bits (`reluBits`): split across the fast kernels'
- * threads when the three lie in their shared memory, else on this thread.
+ * `OUT = V` where `X > 0`, else 0, on float32 bits (`reluBits` in `channel_kernels.ts`), split
+ * across the fast kernels' threads when the three lie in their shared memory.
  */
 function relu32(X: Float32Array, V: Float32Array, OUT: Float32Array): void {
-  if (!outputArena()?.forChannels?.(RELU_BITS, [X, V, OUT], [], X.length)) {
-    reluBits(int32View(X), 0, int32View(V), 0, int32View(OUT), 0, 0, X.length);
-  }
-}
-
-/** The same memory as `a`, read as int32 bit patterns. */
-function int32View(a: Float32Array): Int32Array {
-  return new Int32Array(a.buffer, a.byteOffset, a.length);
+  forChannels(RELU_BITS, [X, V, OUT], [], X.length);
 }
 
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);

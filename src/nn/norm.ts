@@ -5,12 +5,10 @@
  */
 
 import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
-import { outputArena } from "../kernels/arena.ts";
+import { forChannels } from "../kernels/arena.ts";
 import {
   BATCH_NORM_BACKWARD,
   BATCH_NORM_FORWARD,
-  batchNormBackward,
-  batchNormForward,
   BETA,
   BN_SLOTS,
   GAMMA,
@@ -143,9 +141,7 @@ export class BatchNorm2D extends Layer {
     P[BN_SLOTS * C] = this.eps;
     const training = this.training;
     const shape = [batch, C, area, training ? 1 : 0];
-    if (!outputArena()?.forChannels?.(BATCH_NORM_FORWARD, [x.data, y.data, P], shape, C)) {
-      batchNormForward(x.data, 0, y.data, 0, P, 0, batch, C, area, training, 0, C);
-    }
+    forChannels(BATCH_NORM_FORWARD, [x.data, y.data, P], shape, C);
     if (training) {
       for (let c = 0; c < C; c++) {
         RM[c] = (1 - m) * RM[c] + m * P[BN_SLOTS * c + MEAN];
@@ -170,9 +166,7 @@ export class BatchNorm2D extends Layer {
     const dx = this.#dx.get(x.shape, dtypeOf(x));
     // The mean and 1/σ are still in the block from the forward pass.
     const P = this.#perChannel(C), shape = [batch, C, area, training ? 1 : 0];
-    if (!outputArena()?.forChannels?.(BATCH_NORM_BACKWARD, [D, x.data, dx.data, P], shape, C)) {
-      batchNormBackward(D, 0, x.data, 0, dx.data, 0, P, 0, batch, C, area, training, 0, C);
-    }
+    forChannels(BATCH_NORM_BACKWARD, [D, x.data, dx.data, P], shape, C);
     const DG = this.dWeight?.data, DB = this.dBias?.data;
     if (DG && DB) {
       for (let c = 0; c < C; c++) {

@@ -6,15 +6,10 @@
  * @module
  */
 
-import { outputArena } from "../kernels/arena.ts";
-import {
-  MAX_POOL_2X2,
-  MAX_POOL_2X2_BACKWARD,
-  maxPool2x2,
-  maxPool2x2Backward,
-} from "../kernels/channel_kernels.ts";
+import { forChannels } from "../kernels/arena.ts";
+import { MAX_POOL_2X2, MAX_POOL_2X2_BACKWARD } from "../kernels/channel_kernels.ts";
 import { type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
-import { contiguous, type DType, dtypeOf, type FloatArray, type Tensor, zeros } from "../tensor.ts";
+import { contiguous, type DType, dtypeOf, type Tensor, zeros } from "../tensor.ts";
 import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkImage, pair, saved } from "./check.ts";
 import { Layer, type Size2 } from "./module.ts";
@@ -103,10 +98,7 @@ export class MaxPool2D extends Pool2D {
     const X = x.data, Y = y.data;
     const argmax = this.#indices(y.size);
     if (kernelH === 2 && kernelW === 2 && strideH === 2 && strideW === 2 && padH + padW === 0) {
-      const planes = batch * channels, ints = [H, W, outH, outW];
-      if (!outputArena()?.forChannels?.(MAX_POOL_2X2, [X, Y, argmax], ints, planes)) {
-        maxPool2x2(X, 0, Y, 0, argmax, 0, H, W, outH, outW, 0, planes);
-      }
+      forChannels(MAX_POOL_2X2, [X, Y, argmax], [H, W, outH, outW], batch * channels);
       return y;
     }
     for (let plane = 0, o = 0; plane < batch * channels; plane++) {
@@ -148,10 +140,7 @@ export class MaxPool2D extends Pool2D {
     const dx = this.#dx.get(x.shape, dtypeOf(x), !tiles);
     const DX = dx.data;
     if (tiles) {
-      const planes = batch * channels, ints = [W, g.outH, g.outW];
-      if (!outputArena()?.forChannels?.(MAX_POOL_2X2_BACKWARD, [D, argmax, DX], ints, planes)) {
-        maxPool2x2Backward(D, 0, argmax, 0, DX, 0, W, g.outH, g.outW, 0, planes);
-      }
+      forChannels(MAX_POOL_2X2_BACKWARD, [D, argmax, DX], [W, g.outH, g.outW], batch * channels);
     } else for (let o = 0; o < D.length; o++) DX[argmax[o]] += D[o];
     return dx;
   }
