@@ -5,12 +5,12 @@ import { MaxPool2D } from "../nn/pool.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { clone, type Tensor, tensor, zeros } from "../tensor.ts";
-import { RELU_BITS } from "./channel_kernels.ts";
+import { RELU_BITS, reluBits } from "./channel_kernels.ts";
 import { FastGemm, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 
 /** BatchNorm → ReLU → 2×2 max-pool, with the same non-trivial affine parameters each time. */
-function bnReluPool(): Sequential {
-  const bn = new BatchNorm2D(8, { dtype: "float32" });
+function bnReluPool(channels: number): Sequential {
+  const bn = new BatchNorm2D(channels, { dtype: "float32" });
   const rng = new Rng(3);
   bn.weight!.data.forEach((_, i, w) => w[i] = rng.uniform(0.5, 1.5));
   bn.bias!.data.forEach((_, i, b) => b[i] = rng.uniform(-0.5, 0.5));
@@ -29,13 +29,9 @@ function run(net: Sequential, x: Tensor, delta: Tensor) {
   return [y, dx, ...grads, evaluated].map((t) => [...t.data]);
 }
 
-Deno.test("BatchNorm2D, ReLU and MaxPool2D split across the fast kernels' threads give the one-thread results exactly", async () => {
-  const rng = new Rng(9);
-  const shape = [6, 8, 12, 12];
-  const x = rng.fillNormal(zeros(shape, "float32"));
-  const delta = rng.fillNormal(zeros([6, 8, 6, 6], "float32"));
-  const want = run(bnReluPool(), x, delta);
-  const fast = await useFastKernels({ threads: 2 });
+/** `run` on the fast kernels with `threads` threads, the arrays in their shared memory. */
+async function runShared(threads: number, shape: number[], x: Tensor, delta: Tensor) {
+  const fast = await useFastKernels({ threads });
   try {
     // Input and delta in the shared memory too, as a conv before and a layer after would give.
     const shared = (t: Tensor) => {
@@ -45,11 +41,67 @@ Deno.test("BatchNorm2D, ReLU and MaxPool2D split across the fast kernels' thread
     };
     const sx = shared(x), sd = shared(delta);
     assert.ok(sx.data.buffer instanceof SharedArrayBuffer);
-    const got = run(bnReluPool(), sx, sd);
-    const names = ["y", "dx", "dWeight", "dBias", "running_mean", "running_var", "eval y"];
-    names.forEach((name, i) => assert.deepEqual(got[i], want[i], name));
+    return run(bnReluPool(shape[1]), sx, sd);
   } finally {
     useReferenceKernels();
+  }
+}
+
+const NAMES = ["y", "dx", "dWeight", "dBias", "running_mean", "running_var", "eval y"];
+
+// 12 × 12 planes are whole SIMD vectors; 14 × 9 ones end in a partial one.
+for (const shape of [[6, 8, 12, 12], [5, 3, 14, 9]]) {
+  Deno.test(`BatchNorm2D, ReLU and MaxPool2D of shape (${shape}) on the fast kernels: the same on 1 and 2 threads, and as the plain loops within float32 rounding`, async () => {
+    const rng = new Rng(9);
+    const x = rng.fillNormal(zeros(shape, "float32"));
+    // A channel far from zero mean, whose variance a naive E[x²] − E[x]² would lose.
+    for (let n = 0; n < shape[0]; n++) {
+      const plane = shape[2] * shape[3], at = (n * shape[1] + 1) * plane;
+      for (let i = at; i < at + plane; i++) x.data[i] = 300 + x.data[i];
+    }
+    const delta = rng.fillNormal(
+      zeros([shape[0], shape[1], shape[2] >> 1, shape[3] >> 1], "float32"),
+    );
+    const want = run(bnReluPool(shape[1]), x, delta);
+    const one = await runShared(1, shape, x, delta);
+    const two = await runShared(2, shape, x, delta);
+    NAMES.forEach((name, i) => {
+      assert.deepEqual(two[i], one[i], name);
+      const scale = Math.max(1, ...want[i].map(Math.abs));
+      const worst = Math.max(...two[i].map((v, j) => Math.abs(v - want[i][j])));
+      assert.ok(worst <= 2e-5 * scale, `${name}: off by ${worst} (scale ${scale})`);
+    });
+  });
+}
+
+Deno.test("ReLU on the fast kernels keeps exactly the values above zero, NaN and -0 included", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    const special = [NaN, -NaN, 0, -0, 1e-45, -1e-45, Infinity, -Infinity, 3.5, -2, 1e-38];
+    const n = 4 * 1000 + 3; // a partial vector at the end
+    const x = fast.allocate(n), v = fast.allocate(n), y = fast.allocate(n);
+    const rng = new Rng(4);
+    for (let i = 0; i < n; i++) {
+      x[i] = i % 3 === 0 ? special[i % special.length] : rng.normal();
+      v[i] = rng.normal();
+    }
+    x.set([NaN, 0, -0, 0, -0, 0, -0], n - 7); // zeros in every split's partial vector
+    assert.equal(fast.forChannels(RELU_BITS, [x, v, y], [], n), true);
+    const want = new Int32Array(n);
+    reluBits(
+      new Int32Array(x.buffer, x.byteOffset, n),
+      0,
+      new Int32Array(v.buffer, v.byteOffset, n),
+      0,
+      want,
+      0,
+      0,
+      n,
+    );
+    assert.deepEqual([...new Int32Array(y.buffer, y.byteOffset, n)], [...want]);
+    assert.equal(Object.is(y[3], 0), true); // x = -0: +0 out, not v
+  } finally {
+    fast.close();
   }
 });
 

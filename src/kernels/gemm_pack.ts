@@ -10,6 +10,7 @@
 import {
   A_VIEW,
   B_VIEW,
+  CHANNEL_VIEWS,
   CHANNELS,
   DIRECT,
   DIRECT_DW,
@@ -18,7 +19,12 @@ import {
   spinWait,
   STREAMED_B,
 } from "./gemm_protocol.ts";
-import { CHANNEL_KERNELS } from "./channel_kernels.ts";
+import {
+  BATCH_NORM_BACKWARD,
+  BATCH_NORM_FORWARD,
+  CHANNEL_KERNELS,
+  RELU_BITS,
+} from "./channel_kernels.ts";
 import type { ConvGeometry } from "./im2col.ts";
 import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
@@ -179,6 +185,11 @@ export interface Kernels {
   convDirectDW: WasmPackB;
   /** `pad_images(dst, src, planes, H, W, ph, pw)`: see `wasm/gemm_wat.ts`. */
   padImages: WasmPackB;
+  /**
+   * The loops of `channel_kernels.ts` the module has (`wasm/channel_wat.ts`), by their number
+   * there: each takes its arrays' byte addresses, its integers and its range.
+   */
+  channels: ((bytes: number[], ints: ArrayLike<number>, lo: number, hi: number) => void)[];
 }
 
 /** The module's exports as {@linkcode Kernels}. */
@@ -192,6 +203,14 @@ export function kernelsOf(instance: WebAssembly.Instance): Kernels {
     convDirect: e.conv_direct,
     convDirectDW: e.conv_direct_dw,
     padImages: e.pad_images,
+    channels: Object.assign([], {
+      [BATCH_NORM_FORWARD]: (b: number[], a: ArrayLike<number>, lo: number, hi: number) =>
+        e.bn_forward(b[0], b[1], b[2], a[0], a[1], a[2], a[3], lo, hi),
+      [BATCH_NORM_BACKWARD]: (b: number[], a: ArrayLike<number>, lo: number, hi: number) =>
+        e.bn_backward(b[0], b[1], b[2], b[3], a[0], a[1], a[2], a[3], lo, hi),
+      [RELU_BITS]: (b: number[], _: ArrayLike<number>, lo: number, hi: number) =>
+        e.relu(b[0], b[1], b[2], lo, hi),
+    }),
   };
 }
 
@@ -223,10 +242,15 @@ export function runShare(
     .subarray(PACK, PACK + 13);
   if (mode === CHANNELS) {
     const n = ctrl[A_VIEW], kinds = ctrl.subarray(A_VIEW + 1, A_VIEW + 1 + n);
-    const views = [f, new Float64Array(f.buffer), new Int32Array(f.buffer)]; // CHANNEL_VIEWS' order
-    const arrays = Array.from(kinds, (kind) => views[kind]);
     const at = ctrl.subarray(A_VIEW + 1 + n, A_VIEW + 1 + 2 * n);
     const ints = ctrl.subarray(A_VIEW + 1 + 2 * n, B_VIEW);
+    const simd = kernels.channels[transA];
+    if (simd) {
+      const bytes = Array.from(kinds, (kind, i) => at[i] * CHANNEL_VIEWS[kind].BYTES_PER_ELEMENT);
+      return simd(bytes, ints, tiles[0], tiles[1]);
+    }
+    const views = [f, new Float64Array(f.buffer), new Int32Array(f.buffer)]; // CHANNEL_VIEWS' order
+    const arrays = Array.from(kinds, (kind) => views[kind]);
     return CHANNEL_KERNELS[transA](arrays, at, ints, tiles[0], tiles[1]);
   }
   if (mode === DIRECT) return runDirect(ctrl, m, rawB, kernels, tiles);

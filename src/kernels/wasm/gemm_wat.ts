@@ -12,6 +12,8 @@
  * @module
  */
 
+import { channelWat } from "./channel_wat.ts";
+
 /** Rows of `C` per register tile: each row is `NR / 4` accumulators of four lanes. */
 export const MR = 6;
 const MR_ = MR;
@@ -294,7 +296,7 @@ export function gemmWat(
   emit(`    (br_if $image (i32.lt_u (local.get $n) (local.get $images))))`);
   emit(`)`);
 
-  lines.push(...directWat(MR, relaxed));
+  lines.push(...directWat(MR, relaxed), ...channelWat(relaxed));
 
   return [
     `(module`,
