@@ -79,6 +79,11 @@ export class BatchNorm2D extends Layer {
   runningMean: Tensor;
   /** The running (unbiased) variance per channel, initially 1: the buffer `running_var`. */
   runningVar: Tensor;
+  /**
+   * Whether `weight` (γ) is trained (PyTorch's `weight.requires_grad`): false keeps it at its
+   * value, as airbench keeps it at 1; it stays part of the state either way.
+   */
+  weightRequiresGrad = true;
   /** The outputs of forward and backward, reused (see `buffers.ts` for the ownership rule). */
   #y = new OutputBuffer();
   #dx = new OutputBuffer();
@@ -186,11 +191,16 @@ export class BatchNorm2D extends Layer {
     return new Float64Array(block.buffer, block.byteOffset, BN_SLOTS * C + 1);
   }
 
-  /** `weight` (γ) and `bias` (β) with their gradients, when affine. */
+  /** `weight` (γ) and `bias` (β) with their gradients, when affine (γ frozen or not). */
   override ownParameters(): Parameter[] {
     if (!this.weight || !this.bias || !this.dWeight || !this.dBias) return [];
     return [
-      { name: "weight", value: this.weight, grad: this.dWeight },
+      {
+        name: "weight",
+        value: this.weight,
+        grad: this.dWeight,
+        ...(this.weightRequiresGrad ? {} : { requiresGrad: false }),
+      },
       { name: "bias", value: this.bias, grad: this.dBias },
     ];
   }

@@ -60,6 +60,18 @@ const OVERRIDES: [
     "a BatchNorm after the first layer (true/false; without, a whitened stem is fixed whole)",
     bool,
   ],
+  [
+    "--identity-init <bool>",
+    "identityInit",
+    "start each conv after the first as the identity on its first filters (true/false)",
+    bool,
+  ],
+  [
+    "--bn-weight <bool>",
+    "bnWeight",
+    "BatchNorm learns its scale (true/false; false keeps it at 1)",
+    bool,
+  ],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],

@@ -38,6 +38,14 @@ export interface ModelSpec {
    * that stage's conv computes no input gradient either (default false).
    */
   frozenStem?: boolean;
+  /**
+   * Each conv after the stem starts as the identity on its first `min(in, out)` filters
+   * (PyTorch's `nn.init.dirac_` on those filters, as airbench initialises its convs), the
+   * others at PyTorch's default (default false).
+   */
+  identityInit?: boolean;
+  /** BatchNorm layers learn their scale γ; false keeps it at 1, as airbench does (default true). */
+  bnWeight?: boolean;
   dtype?: DType;
   rng: Rng;
 }
@@ -60,13 +68,24 @@ export interface ModelSpec {
  */
 export function buildModel(spec: ModelSpec): Sequential {
   const { arch, widths, dtype = "float32", rng, stemNorm = true, frozenStem = false } = spec;
+  const { identityInit = false, bnWeight = true } = spec;
   const conv = (cin: number, cout: number, inputGrad = true, bias = false) =>
     new Conv2D(cin, cout, 3, 1, { padding: 1, bias, dtype, rng, inputGrad });
-  const bn = (c: number) => new BatchNorm2D(c, { dtype });
+  // The stages' convs (the stem's filters are the whitening ones or stay random).
+  const stageConv = (cin: number, cout: number, inputGrad = true) => {
+    const layer = conv(cin, cout, inputGrad);
+    if (identityInit) setIdentity(layer);
+    return layer;
+  };
+  const bn = (c: number) => {
+    const layer = new BatchNorm2D(c, { dtype });
+    layer.weightRequiresGrad = bnWeight;
+    return layer;
+  };
   const convBnRelu = (
     cin: number,
     cout: number,
-  ): Module[] => [conv(cin, cout), bn(cout), new ReLU()];
+  ): Module[] => [stageConv(cin, cout), bn(cout), new ReLU()];
 
   const [stem, ...stages] = widths;
   // The stem needs no gradient w.r.t. the images.
@@ -75,7 +94,7 @@ export function buildModel(spec: ModelSpec): Sequential {
   const layers: Module[] = [stemConv, ...(stemNorm ? [bn(stem)] : []), new ReLU()];
   let cin = stem, inputGrad = !frozenStem || stemNorm;
   for (const width of stages) {
-    layers.push(conv(cin, width, inputGrad), new MaxPool2D(2), bn(width), new ReLU());
+    layers.push(stageConv(cin, width, inputGrad), new MaxPool2D(2), bn(width), new ReLU());
     inputGrad = true;
     if (arch === "resnet") {
       layers.push(new Residual(new Sequential(...convBnRelu(width, width))));
@@ -86,6 +105,20 @@ export function buildModel(spec: ModelSpec): Sequential {
   }
   layers.push(new MaxPool2D(4), new Flatten(), new Linear(cin, 10, { bias: false, dtype, rng }));
   return new Sequential(...layers);
+}
+
+/**
+ * Sets the first `min(in, out)` filters of `conv` to the identity: filter `o` is 1 at the
+ * centre of its input channel `o` and 0 elsewhere, so that at the start the conv passes those
+ * channels through (PyTorch's `nn.init.dirac_(conv.weight[:in])`).
+ */
+function setIdentity(conv: Conv2D): void {
+  const [out, cin, kh, kw] = conv.W.shape, taps = kh * kw;
+  const W = conv.W.data;
+  for (let o = 0; o < Math.min(out, cin); o++) {
+    W.fill(0, o * cin * taps, (o + 1) * cin * taps);
+    W[(o * cin + o) * taps + (kh >> 1) * kw + (kw >> 1)] = 1;
+  }
 }
 
 /** The network's forward cost in multiply-adds per image (convolutions and the linear layer). */

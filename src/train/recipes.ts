@@ -25,6 +25,16 @@ export interface TrainConfig {
    * Absent in checkpoints of older runs: true.
    */
   stemNorm: boolean;
+  /**
+   * The stages' convs start as the identity on their first `min(in, out)` filters (airbench's
+   * `dirac_` initialisation; `models.ts`). Absent in checkpoints of older runs: false.
+   */
+  identityInit: boolean;
+  /**
+   * BatchNorm layers learn their scale γ; false keeps it at 1, as airbench does. Absent in
+   * checkpoints of older runs: true.
+   */
+  bnWeight: boolean;
   /** Channels of the stem and the three stages. */
   widths: [number, number, number, number];
   epochs: number;
@@ -69,6 +79,8 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   whiten: true,
   // Without it the step is ~5% faster, but a full default run reached 83.60% against 84.27%.
   stemNorm: true,
+  identityInit: false,
+  bnWeight: true,
   widths: [16, 32, 64, 128],
   epochs: 2,
   batchSize: 128,
@@ -154,6 +166,8 @@ export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
     {
       whiten: false,
       stemNorm: true,
+      identityInit: false,
+      bnWeight: true,
       ttaShift: 0,
       lookahead: 0,
       ...structuredClone(saved),
@@ -173,6 +187,11 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   );
   need(typeof c.whiten === "boolean", `--whiten must be true or false, got ${c.whiten}`);
   need(typeof c.stemNorm === "boolean", `--stem-norm must be true or false, got ${c.stemNorm}`);
+  need(
+    typeof c.identityInit === "boolean",
+    `--identity-init must be true or false, got ${c.identityInit}`,
+  );
+  need(typeof c.bnWeight === "boolean", `--bn-weight must be true or false, got ${c.bnWeight}`);
   need(
     c.widths.length === 4 && c.widths.every((w) => int(w, 1)),
     `--widths must be four positive integers like 32,64,128,256, got ${c.widths.join(",")}`,

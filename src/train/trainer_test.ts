@@ -3,6 +3,7 @@ import type { ImageSet } from "../data/cifar10.ts";
 import { UserError } from "../errors.ts";
 import { ReLU } from "../nn/activation.ts";
 import { Conv2D } from "../nn/conv2d.ts";
+import { BatchNorm2D } from "../nn/norm.ts";
 import { stateDict } from "../nn/state.ts";
 import { Rng } from "../random.ts";
 import { readCheckpoint } from "./checkpoint.ts";
@@ -34,6 +35,8 @@ const TINY: TrainConfig = {
   valSize: 0,
   cropPadding: 2,
   lookahead: 0.95, // so that resuming covers the slow weights too
+  identityInit: true,
+  bnWeight: false, // and BatchNorm's scale frozen at 1 across the checkpoint
 };
 const data = { train: colourSet(64, 1), val: colourSet(32, 2), test: colourSet(32, 3) };
 const quiet = { log: () => {}, progress: false };
@@ -73,6 +76,10 @@ Deno.test("train learns a separable problem and writes its files", async () => {
   assert.deepEqual([...stem.b!.data], [...bias]);
   assert.ok(afterStem instanceof ReLU);
   assert.equal(firstStage.inputGrad, false);
+  // bnWeight false: every BatchNorm's scale is still 1.
+  const norms = result.model.layers.filter((l) => l instanceof BatchNorm2D);
+  assert.equal(norms.length, 6);
+  assert.ok(norms.every((bn) => bn.weight!.data.every((v) => v === 1)));
 });
 
 Deno.test("the test accuracy is the exported file's when a scorer is given, else the network's", async () => {
@@ -170,6 +177,10 @@ Deno.test("recipes and their checks", () => {
   );
   for (const name of ["quick", "default", "strong"]) checkConfig(recipe(name));
   assert.throws(() => checkConfig({ ...TINY, lr: -1 }), /--lr must be a positive number/);
+  assert.throws(
+    () => checkConfig({ ...TINY, bnWeight: "no" as unknown as boolean }),
+    /--bn-weight must be true or false, got no/,
+  );
   assert.throws(() => checkConfig({ ...TINY, epochs: 1.5 }), /--epochs must be a positive integer/);
   assert.throws(
     () => checkConfig({ ...TINY, arch: "mlp" as TrainConfig["arch"] }),

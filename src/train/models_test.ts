@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { Conv2D } from "../nn/conv2d.ts";
+import { crossEntropy } from "../nn/loss.ts";
+import type { Module } from "../nn/module.ts";
+import { BatchNorm2D } from "../nn/norm.ts";
+import { Residual } from "../nn/residual.ts";
+import type { Sequential } from "../nn/sequential.ts";
+import { SGD } from "../optim/sgd.ts";
+import { Rng } from "../random.ts";
+import { contiguous, zeros } from "../tensor.ts";
+import { buildModel, type ModelSpec } from "./models.ts";
+
+const SPEC: ModelSpec = { arch: "vgg", widths: [4, 6, 6, 8], rng: new Rng(0) };
+
+/** The model's layers, those inside residual blocks included, of type `T`. */
+function layersOf<T extends Module>(
+  model: Sequential,
+  type: abstract new (...args: never[]) => T,
+): T[] {
+  return model.layers.flatMap((layer) =>
+    layer instanceof Residual ? (layer.body as Sequential).layers : [layer]
+  ).filter((layer): layer is T => layer instanceof type);
+}
+
+for (const arch of ["vgg", "resnet"] as const) {
+  Deno.test(`buildModel(${arch}) with identityInit starts every conv after the stem as the identity on its first filters`, () => {
+    const model = buildModel({ ...SPEC, arch, identityInit: true, rng: new Rng(0) });
+    const [stem, ...convs] = layersOf(model, Conv2D);
+    assert.equal(convs.length, 6);
+    // The stem keeps PyTorch's random init, like the filters past the identity ones.
+    assert.ok(stem.W.data.every((v) => v !== 0));
+    for (const conv of convs) {
+      const [out, cin] = conv.W.shape;
+      for (let o = 0; o < out; o++) {
+        const filter = [...conv.W.data.subarray(o * cin * 9, (o + 1) * cin * 9)];
+        if (o < cin) {
+          assert.deepEqual(filter, filter.map((_, i) => i === o * 9 + 4 ? 1 : 0), `filter ${o}`);
+        } else assert.ok(filter.every((v) => v !== 0 && Math.abs(v) < 1), `filter ${o}`);
+      }
+    }
+    // Without it, the same generator gives the same random filters everywhere.
+    const plain = layersOf(buildModel({ ...SPEC, arch, rng: new Rng(0) }), Conv2D);
+    const last = convs.at(-1)!, lastPlain = plain.at(-1)!;
+    const cin = last.W.shape[1];
+    assert.deepEqual(
+      [...last.W.data.subarray(cin * cin * 9)],
+      [...lastPlain.W.data.subarray(cin * cin * 9)],
+    );
+  });
+}
+
+Deno.test("buildModel with bnWeight false: BatchNorm's scale stays 1 while its shift learns", () => {
+  const model = buildModel({ ...SPEC, bnWeight: false, rng: new Rng(1) });
+  const norms = layersOf(model, BatchNorm2D);
+  assert.equal(norms.length, 7);
+  const frozen = model.parameters().filter((p) => p.requiresGrad === false).map((p) => p.name);
+  assert.deepEqual(frozen, norms.map((_, i) => `${model.layers.indexOf(norms[i])}.weight`));
+  const sgd = new SGD(model, { lr: 0.5, momentum: 0.9 });
+  const x = new Rng(2).fillNormal(zeros([4, 3, 32, 32], "float32"));
+  for (let step = 0; step < 2; step++) {
+    const { grad } = crossEntropy(contiguous(model.forward(x)), new Uint8Array([0, 1, 2, 3]));
+    model.backward(grad);
+    sgd.step();
+  }
+  for (const bn of norms) {
+    assert.ok(bn.weight!.data.every((v) => v === 1));
+    assert.ok(bn.bias!.data.some((v) => v !== 0));
+  }
+  // With the default, the scale learns too.
+  const learned = buildModel({ ...SPEC, rng: new Rng(1) });
+  assert.ok(learned.parameters().every((p) => p.requiresGrad !== false));
+});
