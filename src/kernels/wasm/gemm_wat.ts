@@ -493,38 +493,51 @@ function directWat(MR: number, relaxed: boolean): string[] {
     `            (local.set $d0 (i32.add (local.get $d) (i32.mul (i32.add (i32.mul (local.get $n) (local.get $O)) (i32.shl (local.get $ob) (i32.const 2))) (local.get $L4))))`,
   );
   emit(`            (local.set $oh (i32.const 0))`);
+  // One vector of positions: its three taps' x against four rows of dOut.
+  const vector = (pad: string) => {
+    for (let kj = 0; kj < K; kj++) {
+      emit(`${pad}(local.set $x${kj} (v128.load offset=${4 * kj} align=4 (local.get $xr)))`);
+    }
+    for (let o = 0; o < 4; o++) {
+      const at = o === 0
+        ? `(local.get $d0)`
+        : `(i32.add (local.get $d0) (i32.mul (local.get $L4) (i32.const ${o})))`;
+      emit(`${pad}(local.set $dv (v128.load ${at}))`);
+      for (let kj = 0; kj < K; kj++) {
+        emit(
+          `${pad}(local.set ${dw(o, kj)} ${
+            madd("(local.get $dv)", `(local.get $x${kj})`, `(local.get ${dw(o, kj)})`)
+          })`,
+        );
+      }
+    }
+    emit(`${pad}(local.set $xr (i32.add (local.get $xr) (i32.const 16)))`);
+    emit(`${pad}(local.set $d0 (i32.add (local.get $d0) (i32.const 16)))`);
+  };
+  // On to the next output row: the padded row is wider than the output row by Wp − outW.
+  const nextRow = (pad: string, loop: string) => {
+    emit(
+      `${pad}(local.set $xr (i32.add (local.get $xr) (i32.shl (i32.sub (local.get $Wp) (local.get $outW)) (i32.const 2))))`,
+    );
+    emit(`${pad}(local.set $oh (i32.add (local.get $oh) (i32.const 1)))`);
+    emit(`${pad}(br_if ${loop} (i32.lt_u (local.get $oh) (local.get $outH))))`);
+  };
+  // Rows of one vector (4 × 4 planes) go without the loop along the row, whose upkeep cost
+  // as much as the vector's work.
+  emit(`            (if (i32.eq (local.get $outW) (i32.const 4)) (then`);
+  emit(`            (loop $row4`);
+  vector("              ");
+  nextRow("              ", "$row4");
+  emit(`            ) (else`);
   emit(`            (loop $outRow`);
   emit(
     `              (local.set $xEnd (i32.add (local.get $xr) (i32.shl (local.get $outW) (i32.const 2))))`,
   );
   emit(`              (loop $vector`);
-  for (let kj = 0; kj < K; kj++) {
-    emit(
-      `                (local.set $x${kj} (v128.load offset=${4 * kj} align=4 (local.get $xr)))`,
-    );
-  }
-  for (let o = 0; o < 4; o++) {
-    const at = o === 0
-      ? `(local.get $d0)`
-      : `(i32.add (local.get $d0) (i32.mul (local.get $L4) (i32.const ${o})))`;
-    emit(`                (local.set $dv (v128.load ${at}))`);
-    for (let kj = 0; kj < K; kj++) {
-      emit(
-        `                (local.set ${dw(o, kj)} ${
-          madd("(local.get $dv)", `(local.get $x${kj})`, `(local.get ${dw(o, kj)})`)
-        })`,
-      );
-    }
-  }
-  emit(`                (local.set $xr (i32.add (local.get $xr) (i32.const 16)))`);
-  emit(`                (local.set $d0 (i32.add (local.get $d0) (i32.const 16)))`);
+  vector("                ");
   emit(`                (br_if $vector (i32.lt_u (local.get $xr) (local.get $xEnd))))`);
-  // On to the next output row: the padded row is wider than the output row by Wp − outW.
-  emit(
-    `              (local.set $xr (i32.add (local.get $xr) (i32.shl (i32.sub (local.get $Wp) (local.get $outW)) (i32.const 2))))`,
-  );
-  emit(`              (local.set $oh (i32.add (local.get $oh) (i32.const 1)))`);
-  emit(`              (br_if $outRow (i32.lt_u (local.get $oh) (local.get $outH))))`);
+  nextRow("              ", "$outRow");
+  emit(`            ))`);
   emit(`            (local.set $n (i32.add (local.get $n) (i32.const 1)))`);
   emit(`            (br_if $image (i32.lt_u (local.get $n) (local.get $blkEnd))))`);
   // dW[ob·4 + o, c·9 + ki·3 + kj] += the four lanes' sum.
