@@ -58,8 +58,10 @@ export function outputArena(): OutputArena | null {
 
 /**
  * Runs loop `kernel` of `channel_kernels.ts` over `[0, count)` on `arrays` with the integers
- * `ints`: split across the installed arena's threads where the arrays lie in it, else whole on
- * this thread. Each channel gets the same arithmetic either way.
+ * `ints`: split across the installed arena's threads where the arrays lie in it (BatchNorm's
+ * and ReLU's as the SIMD versions of `wasm/channel_wat.ts`, which agree within float32
+ * rounding), else whole on this thread in TypeScript. Either way each channel gets the same
+ * arithmetic whatever the thread count.
  *
  * @example
  * ```ts

@@ -6,7 +6,9 @@
  *
  * Each loop takes its arrays with an offset: its own arrays and 0 on the calling thread, the
  * shared memory's views and the arrays' positions in it on a Worker. Layers call them through
- * `forChannels` (`arena.ts`), by number.
+ * `forChannels` (`arena.ts`), by number. In the shared memory, BatchNorm's and ReLU's run as
+ * the WebAssembly SIMD functions of `wasm/channel_wat.ts` instead; these loops are their
+ * oracle in the tests.
  *
  * BatchNorm's per-channel numbers travel in a float64 block `P` of {@linkcode BN_SLOTS} values
  * per channel (`γ`, `β`, mean, 1/σ, biased variance, Σdy, Σdy·(x − μ)) followed by `eps`.

@@ -166,8 +166,9 @@ export class FastGemm implements OutputArena {
 
   /**
    * Runs loop `kernel` of `channel_kernels.ts` over `[0, count)` split across the threads, on
-   * `arrays` in the shared memory (the {@linkcode OutputArena} contract): false, running
-   * nothing, if one lies elsewhere.
+   * `arrays` in the shared memory (the {@linkcode OutputArena} contract), as the module's SIMD
+   * version where it has one (`wasm/channel_wat.ts`): false, running nothing, if one lies
+   * elsewhere.
    *
    * @example
    * ```ts
