@@ -4,6 +4,7 @@ import { IMAGE_BYTES, RECORD_BYTES, TEST_FILE } from "../src/data/cifar10.ts";
 import { accuracyOf, type BatchEntry, gradeBatch, leaderboard, writeBatch } from "./batch.ts";
 import { loadConfig } from "./grade.ts";
 import { passed } from "./question.ts";
+import { tempDir } from "../src/testing.ts";
 
 /** The shipped submissions: one correct, classic mistakes, hostile and broken ones. */
 const SUBMISSIONS = new URL("./testdata/submissions", import.meta.url).pathname;
@@ -115,7 +116,7 @@ Deno.test("broken outputs fail with a message that says what is wrong", () => {
 });
 
 Deno.test("the batch writes a summary, a leaderboard and one results.json each", async () => {
-  const out = await Deno.makeTempDir();
+  const out = await tempDir();
   await writeBatch(out, entries, seconds);
   const csv = (await Deno.readTextFile(`${out}/summary.csv`)).trim().split("\n");
   assert.equal(csv.length, entries.length + 1);
@@ -188,7 +189,7 @@ Deno.test("models' accuracies reach the summary, the leaderboard and results.jso
   const predictions = cases.map((c) => Array.from(fixtures.tensor(c, "predictions").data));
   // A test set of the fixture's 23 images, the first 13 labelled as the first model predicts.
   const labels = predictions[0].map((p, i) => i < 13 ? p : (p + 3) % 10);
-  const data = await Deno.makeTempDir();
+  const data = await tempDir();
   const images = fixtures.tensor(cases[0], "images").data;
   const records = new Uint8Array(labels.length * RECORD_BYTES);
   labels.forEach((label, i) => {
@@ -199,7 +200,7 @@ Deno.test("models' accuracies reach the summary, the leaderboard and results.jso
   const percent = (p: number[]) =>
     Math.round(p.filter((v, i) => v === labels[i]).length / labels.length * 10000) / 100;
 
-  const batch = await Deno.makeTempDir();
+  const batch = await tempDir();
   for (const [i, name] of ["ada", "grace"].entries()) {
     await Deno.mkdir(`${batch}/${name}`);
     await Deno.copyFile(`${FIXTURES_DIR}/${models[i]}.onnx`, `${batch}/${name}/model.onnx`);
@@ -223,7 +224,7 @@ Deno.test("models' accuracies reach the summary, the leaderboard and results.jso
   const ranked = ["ada", "grace"].sort((a, b) => accuracy[b]! - accuracy[a]! || a.localeCompare(b));
   // Without an accuracy, margaret's 20 Q3 points rank her above linus's broken model.
   assert.deepEqual(leaderboard(graded).map((e) => e.name), [...ranked, "margaret", "linus"]);
-  const out = await Deno.makeTempDir();
+  const out = await tempDir();
   await writeBatch(out, graded, 1);
   const board = (await Deno.readTextFile(`${out}/leaderboard.csv`)).trim().split("\n");
   assert.ok(board[1].startsWith(`1,${ranked[0]},${accuracy[ranked[0]]},`), board[1]);

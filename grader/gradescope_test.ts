@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { unzipSync } from "fflate";
 import { buildAutograder } from "./gradescope.ts";
+import { tempDir } from "../src/testing.ts";
 
 const SUBMISSIONS = new URL("./testdata/submissions", import.meta.url).pathname;
 
@@ -23,7 +24,7 @@ Deno.test("the Gradescope package grades a submission the way Gradescope runs it
   assert.ok(!names.some((n) => n.includes("testdata") || n.endsWith("_test.ts")), "no tests");
 
   // Lay it out as Gradescope does: the zip in source/, the student's files in submission/.
-  const root = await Deno.makeTempDir();
+  const root = await tempDir();
   for (const [name, bytes] of Object.entries(files)) {
     const path = `${root}/source/${name}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });

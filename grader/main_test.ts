@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { tempDir, tempFile } from "../src/testing.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 const SUBMISSIONS = new URL("./testdata/submissions", import.meta.url).pathname;
@@ -13,7 +14,7 @@ async function grade(...args: string[]) {
 }
 
 Deno.test("deno task grade passes the reference and writes Gradescope JSON", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const { code, out } = await grade("--json", `${dir}/results.json`);
   assert.equal(code, 0, out);
   assert.match(out, /q3\s+forward\s+37\/37/);
@@ -59,7 +60,7 @@ Deno.test("bad command lines end in one sentence and exit 2", async () => {
 });
 
 Deno.test("a config with bad points is refused", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".json" });
+  const path = await tempFile({ suffix: ".json" });
   await Deno.writeTextFile(path, JSON.stringify({ tolerance: 1e-12, points: { q3: { dW: "x" } } }));
   const { code, err } = await grade("--config", path);
   assert.equal(code, 2);
@@ -67,7 +68,7 @@ Deno.test("a config with bad points is refused", async () => {
 });
 
 Deno.test("--submission grades a student's folder in the sandbox, with Gradescope JSON", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const { code, out } = await grade(
     "--submission",
     `${SUBMISSIONS}/correct`,
@@ -103,13 +104,13 @@ Deno.test("--submission grades a student's folder in the sandbox, with Gradescop
 });
 
 Deno.test("--submissions grades a folder of submissions and writes the summary", async () => {
-  const batch = await Deno.makeTempDir();
+  const batch = await tempDir();
   for (const name of ["correct", "mistake_dw_averaged", "syntax_error"]) {
     await Deno.mkdir(`${batch}/${name}`);
     await Deno.copyFile(`${SUBMISSIONS}/${name}/layers.ts`, `${batch}/${name}/layers.ts`);
   }
   await Deno.mkdir(`${batch}/empty`);
-  const out = await Deno.makeTempDir();
+  const out = await tempDir();
   const { code, out: stdout } = await grade("--submissions", batch, "--json", out, "--jobs", "2");
   assert.equal(code, 0, stdout);
   assert.match(stdout, /^1\s+correct\s+20\/\d+/m);
@@ -128,7 +129,7 @@ Deno.test("--submissions grades a folder of submissions and writes the summary",
 });
 
 Deno.test("--model adds Q4; a broken model costs only Q4's points", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(`${dir}/model.onnx`, "not a model");
   await Deno.writeFile(`${dir}/test_batch.bin`, new Uint8Array(3073 * 2));
   const { code, out } = await grade("--model", `${dir}/model.onnx`, "--data", dir);
@@ -140,7 +141,7 @@ Deno.test("--model adds Q4; a broken model costs only Q4's points", async () => 
 });
 
 Deno.test("Q4 flags without --model, or no test set, end in one sentence", async () => {
-  const empty = await Deno.makeTempDir();
+  const empty = await tempDir();
   for (
     const [args, pattern] of [
       [["--confusion", "c.svg"], /--confusion and --time-limit need --model/],

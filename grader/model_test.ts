@@ -7,6 +7,7 @@ import { gradeSubmission, loadConfig, QUESTIONS } from "./grade.ts";
 import { checkCompetitionConfig, competitionPoints, gradeModel, type PointsRule } from "./model.ts";
 import { passed } from "./question.ts";
 import { toGradescope } from "./report.ts";
+import { tempDir } from "../src/testing.ts";
 
 const fixtures = await loadFixtures("onnx");
 const c = fixtures.cases.find((c) => c.name === "onnx-dynamic")!;
@@ -14,7 +15,7 @@ const predictions = Array.from(fixtures.tensor(c, "predictions").data);
 
 /** A test set of the fixture's 23 images; the first 13 labelled as PyTorch predicts them. */
 async function dataFolder(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "model_test_" });
+  const dir = await tempDir({ prefix: "model_test_" });
   const images = fixtures.tensor(c, "images").data;
   const records = new Uint8Array(predictions.length * RECORD_BYTES);
   predictions.forEach((p, i) => {

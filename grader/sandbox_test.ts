@@ -4,6 +4,7 @@ import { type Conv1DRunner, gradeConv1D } from "./conv1d.ts";
 import { loadConfig } from "./grade.ts";
 import { passed } from "./question.ts";
 import { sandboxConv1D } from "./sandbox.ts";
+import { tempDir } from "../src/testing.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const SUBMISSIONS = `${ROOT}/grader/testdata/submissions`;
@@ -33,7 +34,7 @@ function inProcess(Conv1D: new (...args: number[]) => Record<string, unknown>): 
 
 /** A shipped hostile submission, pointed at this checkout instead of /autograder/source. */
 async function aimedHere(name: string): Promise<string> {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const text = await Deno.readTextFile(`${SUBMISSIONS}/${name}/layers.ts`);
   await Deno.writeTextFile(`${dir}/layers.ts`, text.replaceAll("/autograder/source", ROOT));
   return `${dir}/layers.ts`;
@@ -54,7 +55,7 @@ Deno.test("copying the fixtures or the reference would score full marks unsandbo
 });
 
 Deno.test("a submission may import its own modules and ndarray by bare name, and read its own files", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.mkdir(`${dir}/impl`);
   const correct = await Deno.readTextFile(`${SUBMISSIONS}/correct/layers.ts`);
   await Deno.writeTextFile(
@@ -86,7 +87,7 @@ export { Conv1D } from "./impl/conv.ts";
 });
 
 Deno.test("the time limit is per case: earlier cases keep their results, later ones say why", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const correct = await Deno.readTextFile(`${SUBMISSIONS}/correct/layers.ts`);
   const looping = correct.replace(
     "  forward(x: Arr): Arr {\n",

@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { UserError } from "../src/errors.ts";
 import { emptySubmission, loadSubmission } from "./submission.ts";
+import { tempDir, tempFile } from "../src/testing.ts";
 
 Deno.test("a submission folder's parts: layers.ts runs later, answers.json as text, model.onnx as a path", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   await Deno.writeTextFile(`${dir}/answers.json`, '{"q1": 0.123}');
   await Deno.writeFile(`${dir}/model.onnx`, new Uint8Array([8, 7]));
   await Deno.writeTextFile(`${dir}/layers.ts`, "throw new Error('never run in the grader');");
@@ -15,7 +16,7 @@ Deno.test("a submission folder's parts: layers.ts runs later, answers.json as te
 });
 
 Deno.test("missing parts are null; files wrapped in one folder are found", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   assert.deepEqual(await loadSubmission(dir), emptySubmission(dir.slice(dir.lastIndexOf("/") + 1)));
   await Deno.mkdir(`${dir}/hw3`);
   await Deno.writeTextFile(`${dir}/hw3/answers.json`, "[]");
@@ -27,6 +28,6 @@ Deno.test("missing parts are null; files wrapped in one folder are found", async
 
 Deno.test("a submission that is not a folder is a UserError", async () => {
   await assert.rejects(loadSubmission("/nonexistent/ada"), UserError);
-  const file = await Deno.makeTempFile();
+  const file = await tempFile();
   await assert.rejects(loadSubmission(file), /is not a folder/);
 });

@@ -10,6 +10,7 @@ import {
   readCifar10PickleClasses,
 } from "./cifar10_pickle.ts";
 import { toTensor } from "./to_tensor.ts";
+import { tempDir } from "../testing.ts";
 
 const ROOT = join(FIXTURES_DIR, "cifar_pickle");
 const FOLDER = join(ROOT, "cifar-10-batches-py");
@@ -75,7 +76,7 @@ Deno.test("parseCifar10Pickle names a truncated or foreign file", async () => {
 });
 
 Deno.test("readCifar10Pickle names a missing batch", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await Deno.copyFile(join(FOLDER, "test_batch"), join(dir, "test_batch"));
     assert.equal((await readCifar10Pickle(dir, "test")).length, 2);

@@ -10,6 +10,7 @@ import {
   RECORD_BYTES,
 } from "./cifar10.ts";
 import { makeRecords, writeBinFolder } from "./fake_cifar10.ts";
+import { tempDir } from "../testing.ts";
 
 Deno.test("parseCifar10Bin splits labels from NCHW pixels", () => {
   const set = parseCifar10Bin(makeRecords(3, 4), "x.bin");
@@ -41,7 +42,7 @@ Deno.test("parseCifar10Bin names a file with a label above 9", () => {
 });
 
 Deno.test("readCifar10Bin reads train (five batches, in order) and test", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await writeBinFolder(dir, 2);
     const train = await readCifar10Bin(dir, "train");
@@ -57,7 +58,7 @@ Deno.test("readCifar10Bin reads train (five batches, in order) and test", async 
 });
 
 Deno.test("readCifar10Bin says which folder or file is missing and how to fix it", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await assert.rejects(readCifar10Bin(join(dir, "nope"), "test"), (e: Error) => {
       assert.ok(e instanceof UserError);

@@ -5,6 +5,7 @@ import { UserError } from "../errors.ts";
 import { parseCifar10Bin, TEST_FILE, TRAIN_FILES } from "./cifar10.ts";
 import { downloadCifar10 } from "./download.ts";
 import { makeArchive, withServer } from "./fake_cifar10.ts";
+import { tempDir } from "../testing.ts";
 
 function md5(bytes: Uint8Array): string {
   return createHash("md5").update(bytes).digest("hex");
@@ -76,7 +77,7 @@ Deno.test("downloadCifar10 says how to place the files by hand when the fetch fa
   // a port nobody listens on any more: the connection fails, as it does with no network
   let url = "";
   await withServer({}, (base) => Promise.resolve(void (url = `${base}/c.tar.gz`)));
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await assert.rejects(downloadCifar10(dir, { url }), (e: Error) => {
       assert.ok(e instanceof UserError);
@@ -103,7 +104,7 @@ Deno.test("downloadCifar10 names a download that breaks off and leaves nothing b
     await conn.write(new Uint8Array(1000));
     conn.close();
   })();
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     const url = `http://127.0.0.1:${listener.addr.port}/c.tar.gz`;
     await assert.rejects(downloadCifar10(dir, { url }), (e: Error) => {

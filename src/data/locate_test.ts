@@ -6,11 +6,12 @@ import { CIFAR10_CLASSES, TEST_FILE } from "./cifar10.ts";
 import { createHash } from "node:crypto";
 import { makeArchive, withServer, writeBinFolder } from "./fake_cifar10.ts";
 import { detectCifar10, loadCifar10, loadCifar10Classes, locateCifar10 } from "./locate.ts";
+import { tempDir } from "../testing.ts";
 
 const PY_FOLDER = join(FIXTURES_DIR, "cifar_pickle", "cifar-10-batches-py");
 
 async function withTemp(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   try {
     await body(dir);
   } finally {

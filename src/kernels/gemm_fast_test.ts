@@ -13,6 +13,7 @@ import { convGeometry } from "./im2col.ts";
 import { channelRows, im2colMatrix } from "./matrix_view.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { IDLE_MS } from "./gemm_protocol.ts";
+import { tempDir } from "../testing.ts";
 
 /** Odd shapes: below one tile, ragged edges on every side, k odd and over one cache block. */
 const SHAPES = [[1, 1, 1], [7, 13, 5], [6, 8, 2], [37, 3, 300], [65, 129, 257]];
@@ -152,7 +153,7 @@ Deno.test("directWeightGradient takes 3 × 3 stride-1 weight gradients of 4k out
 
 Deno.test("a program that closes the fast GEMM exits at once", async () => {
   // Its Workers once kept looping after terminate(), and the program never exited.
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const script = `${dir}/close.ts`;
   await Deno.writeTextFile(
     script,

@@ -10,6 +10,7 @@ import { saveCheckpoint } from "../train/checkpoint.ts";
 import { flipHorizontal } from "../train/evaluate.ts";
 import { buildModel } from "../train/models.ts";
 import { recipe, type TrainConfig } from "../train/recipes.ts";
+import { tempDir } from "../testing.ts";
 
 const MAIN = new URL("./export_main.ts", import.meta.url).pathname;
 
@@ -45,7 +46,7 @@ async function onnxLogits(path: string, x: ReturnType<typeof tensor>): Promise<F
 }
 
 Deno.test("deno task export writes a trainer checkpoint's network, flip averaging included", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const { model, config } = trained(true);
   await saveCheckpoint(`${dir}/checkpoint.safetensors`, { model, metadata: { config } });
   const rng = new Rng(7);
@@ -75,7 +76,7 @@ Deno.test("deno task export writes a trainer checkpoint's network, flip averagin
 });
 
 Deno.test("deno task export reads an older run's checkpoint, whose whitened stem has a BatchNorm", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   // Runs before the stemNorm field had a BatchNorm after the stem, whitened or not.
   const { stemNorm: _, ...older } = { ...recipe("quick"), widths: [4, 4, 8, 8] } as TrainConfig;
   const model = buildModel({ ...older, stemNorm: true, rng: new Rng(3) });
@@ -92,7 +93,7 @@ Deno.test("deno task export reads an older run's checkpoint, whose whitened stem
 });
 
 Deno.test("deno task export: each bad use ends in one sentence and exit 2", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const { model, config } = trained(false);
   await saveCheckpoint(`${dir}/good.ckpt`, { model, metadata: { config } });
   await saveCheckpoint(`${dir}/bare.ckpt`, { model });

@@ -19,6 +19,7 @@ import { exportOnnx, INPUT_NAME, OPSET, OUTPUT_NAME, saveOnnx } from "./export.t
 import { PRODUCER_NAME } from "./graph.ts";
 import { decodeModel } from "./proto.ts";
 import { checkContract, scoreModel } from "./score.ts";
+import { tempDir, tempFile } from "../testing.ts";
 
 /** A plain VGG-style net with every layer kind the exporter maps. */
 function plainNet(dtype: DType): Module {
@@ -228,7 +229,7 @@ Deno.test("onnx.checker.check_model accepts the exported models", async () => {
     );
     return;
   }
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   for (const [name, build] of [["plain", plainNet], ["residual", residualNet]] as const) {
     const path = `${dir}/${name}.onnx`;
     await saveOnnx(build("float32"), path, { ttaFlip: name === "residual" });
@@ -269,7 +270,7 @@ Deno.test("scoring an exported net predicts what the TypeScript net predicts", a
     new Flatten(),
   );
   net.train().forward(x);
-  const path = await Deno.makeTempFile({ suffix: ".onnx" });
+  const path = await tempFile({ suffix: ".onnx" });
   await saveOnnx(net, path);
   const labels = Uint8Array.from({ length: n }, (_, i) => i % 10);
   const report = await scoreModel(path, { images, labels, length: n }, CIFAR10_CLASSES, {

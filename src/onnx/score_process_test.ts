@@ -6,6 +6,7 @@ import { UserError } from "../errors.ts";
 import { ModelError } from "./model_error.ts";
 import { scoreInChildProcess } from "./score_process.ts";
 import { slowModel } from "./test_models.ts";
+import { tempDir, tempFile } from "../testing.ts";
 
 const fixtures = await loadFixtures("onnx");
 const c = fixtures.cases.find((c) => c.name === "onnx-dynamic")!;
@@ -13,7 +14,7 @@ const expected = Array.from(fixtures.tensor(c, "predictions").data);
 
 /** A CIFAR-10 binary folder whose test set is the fixture's images, labelled as PyTorch predicts. */
 async function dataFolder(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "score_process_test_" });
+  const dir = await tempDir({ prefix: "score_process_test_" });
   const images = fixtures.tensor(c, "images").data;
   const records = new Uint8Array(expected.length * RECORD_BYTES);
   expected.forEach((label, i) => {
@@ -42,7 +43,7 @@ Deno.test("a child process scores a data folder with the same predictions", asyn
 });
 
 Deno.test("a model slower than the time limit is killed and scores a clear sentence", async () => {
-  const path = await Deno.makeTempFile({ suffix: ".onnx" });
+  const path = await tempFile({ suffix: ".onnx" });
   await Deno.writeFile(path, slowModel());
   const began = performance.now();
   await assert.rejects(

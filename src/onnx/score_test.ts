@@ -6,9 +6,10 @@ import { DataType, decodeModel, encodeModel } from "./proto.ts";
 import { ModelError } from "./model_error.ts";
 import { scoreModel } from "./score.ts";
 import { linearModel } from "./test_models.ts";
+import { tempDir } from "../testing.ts";
 
 const fixtures = await loadFixtures("onnx");
-const dir = await Deno.makeTempDir({ prefix: "score_test_" });
+const dir = await tempDir({ prefix: "score_test_" });
 
 /**
  * The fixture's images with labels that make the expected score exact: image i is labelled

@@ -11,6 +11,7 @@ import { SGD } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
 import { clone, type Tensor, tensor, zeros } from "../tensor.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { tempDir } from "../testing.ts";
 
 const FEATURES = 4, CLASSES = 3, SAMPLES = 48, BATCH = 8;
 const STEPS_PER_EPOCH = SAMPLES / BATCH;
@@ -134,7 +135,7 @@ Deno.test("a tiny network trains on a separable problem: its loss falls", () => 
 });
 
 Deno.test("resuming from a checkpoint reproduces an uninterrupted run bit for bit", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   for (const [name, make] of recipes) {
     const straight = new TinyNet(1);
     const straightLosses = train(straight, make(straight), new Rng(3), schedule, 0, EPOCHS);
@@ -175,7 +176,7 @@ Deno.test("resuming from a checkpoint reproduces an uninterrupted run bit for bi
 });
 
 Deno.test("a checkpoint holds float32 models and is a valid safetensors file", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const path = `${dir}/f32.ckpt`;
   const conv = new Conv1D(3, 2, 2, 1, { dtype: "float32" });
   await saveCheckpoint(path, { model: conv, metadata: { note: "no optimizer" } });
@@ -209,7 +210,7 @@ async function rejects(load: () => Promise<unknown>, path: string, pattern: RegE
 }
 
 Deno.test("a bad, truncated or mismatched checkpoint is one UserError naming the file, and changes nothing", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const good = `${dir}/good.ckpt`;
   const net = new TinyNet(1);
   const opt = new SGD(net, { lr: 0.1, momentum: 0.9 });
@@ -259,7 +260,7 @@ Deno.test("a bad, truncated or mismatched checkpoint is one UserError naming the
 });
 
 Deno.test("saveCheckpoint replaces atomically and a failed save leaves the old file intact", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const path = `${dir}/last.ckpt`;
   const net = new TinyNet(1);
   await saveCheckpoint(path, { model: net, metadata: { epoch: 1 } });

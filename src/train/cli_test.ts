@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { writeBinFolder } from "../data/fake_cifar10.ts";
+import { tempDir } from "../testing.ts";
 
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
 
@@ -14,7 +15,7 @@ async function trainCli(...args: string[]) {
 }
 
 Deno.test("deno task train: person-made errors end in one sentence and exit 2", async () => {
-  const empty = await Deno.makeTempDir();
+  const empty = await tempDir();
   for (
     const [args, pattern] of [
       [["--recipe", "fast"], /unknown recipe "fast"/],
@@ -37,7 +38,7 @@ Deno.test("deno task train: person-made errors end in one sentence and exit 2", 
 });
 
 Deno.test("deno task train: a run ends with model.onnx scored on the test set by onnxruntime", async () => {
-  const data = await Deno.makeTempDir(), out = await Deno.makeTempDir();
+  const data = await tempDir(), out = await tempDir();
   await writeBinFolder(data, 16); // 80 training images, 16 test images
   const { code, out: stdout, err } = await trainCli(
     ...["--recipe", "quick", "--data", data, "--out", out, "--widths", "4,4,8,8"],

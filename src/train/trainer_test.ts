@@ -10,6 +10,7 @@ import { readCheckpoint } from "./checkpoint.ts";
 import { checkConfig, recipe, type TrainConfig } from "./recipes.ts";
 import { train, type TrainOptions } from "./trainer.ts";
 import { whiteningFilters } from "./whitening.ts";
+import { tempDir } from "../testing.ts";
 
 /** Two easy classes: reddish and bluish noise, so a tiny net can learn them in a few steps. */
 function colourSet(n: number, seed: number): ImageSet {
@@ -50,7 +51,7 @@ function weights(model: Parameters<typeof stateDict>[0]): number[][] {
 }
 
 Deno.test("train learns a separable problem and writes its files", async () => {
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   const result = await run({ outDir });
   assert.equal(result.history.length, 4);
   assert.ok(!result.interrupted);
@@ -90,7 +91,7 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
     events.push(`export ${path}`);
   };
   const scored = await run({
-    outDir: await Deno.makeTempDir(),
+    outDir: await tempDir(),
     log: (line) => lines.push(line),
     exportModel,
     scoreModel: async (path) => {
@@ -106,7 +107,7 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
   // A scorer that fails (onnxruntime refusing the file) leaves the network's own evaluation.
   lines.length = 0;
   const fellBack = await run({
-    outDir: await Deno.makeTempDir(),
+    outDir: await tempDir(),
     log: (line) => lines.push(line),
     exportModel,
     scoreModel: () => Promise.reject(new UserError("onnxruntime could not load it.")),
@@ -122,9 +123,9 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
 });
 
 Deno.test("a run stopped mid-epoch and resumed ends with the same weights", async () => {
-  const whole = await run({ outDir: await Deno.makeTempDir() });
+  const whole = await run({ outDir: await tempDir() });
 
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   let batches = 0;
   const stopped = await run({ outDir, shouldStop: () => ++batches === 10 }); // epoch 2, batch 2
   assert.ok(stopped.interrupted);
@@ -140,8 +141,8 @@ Deno.test("a run stopped mid-epoch and resumed ends with the same weights", asyn
 });
 
 Deno.test("a run stopped between epochs resumes at the next epoch", async () => {
-  const whole = await run({ outDir: await Deno.makeTempDir() });
-  const outDir = await Deno.makeTempDir();
+  const whole = await run({ outDir: await tempDir() });
+  const outDir = await tempDir();
   let batches = 0;
   const stopped = await run({ outDir, shouldStop: () => ++batches >= 8 }); // end of epoch 1
   assert.ok(stopped.interrupted);
@@ -150,7 +151,7 @@ Deno.test("a run stopped between epochs resumes at the next epoch", async () => 
 });
 
 Deno.test("a diverging loss stops the run and keeps the last good checkpoint", async () => {
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   await run({ outDir, config: { ...TINY, epochs: 1 } });
   const good = await Deno.readFile(`${outDir}/checkpoint.safetensors`);
   await assert.rejects(
@@ -164,7 +165,7 @@ Deno.test("a diverging loss stops the run and keeps the last good checkpoint", a
 });
 
 Deno.test("an existing run is never overwritten by accident, and resume needs a run", async () => {
-  const outDir = await Deno.makeTempDir();
+  const outDir = await tempDir();
   await assert.rejects(() => run({ outDir, resume: true }), /no checkpoint to resume/);
   await run({ outDir, config: { ...TINY, epochs: 1 } });
   await assert.rejects(() => run({ outDir }), /already holds a run; pass --resume/);
