@@ -70,7 +70,7 @@ export function channelWat(relaxed: boolean): string[] {
     `  (local $c i32) (local $n i32) (local $i i32) (local $o i32) (local $end i32) (local $vend i32)`,
     `  (local $pc i32) (local $base i32) (local $delta i32) (local $area4 i32) (local $stride i32)`,
     `  (local $count f64) (local $s f64) (local $q f64) (local $av v128) (local $bv v128)`,
-    `  (local $kv v128) (local $sv v128) (local $qv v128) (local $xv v128) (local $dv v128)`,
+    `  (local $kv v128) (local $sv v128) (local $qv v128) (local $dv v128)`,
     `  (local $k f32) (local $e f32) (local $a f64) (local $b f64) (local $mu f64) (local $r f64)`,
   ];
   // Per channel: $pc its slots in P, $base its plane in the first image.
