@@ -268,7 +268,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
     state.history.push(record);
     state.partial = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-    log(formatEpoch(record, config.epochs));
+    log(formatEpoch(record, config.epochs, state.history));
     state.epoch++;
     state.batch = 0;
     await save();
@@ -372,13 +372,21 @@ function triangular(lr: number, warmup: number, steps: number): Schedule {
   );
 }
 
-function formatEpoch(r: EpochRecord, epochs: number): string {
+function formatEpoch(r: EpochRecord, epochs: number, history: EpochRecord[]): string {
   const pct = (v: number | null) => (v === null ? "-" : `${(100 * v).toFixed(2)}%`);
+  // The epochs left at the mean pace so far: a long run says when it will end.
+  const mean = history.reduce((sum, h) => sum + h.seconds, 0) / history.length;
+  const minutes = Math.round((epochs - r.epoch) * mean / 60);
+  const left = r.epoch === epochs
+    ? ""
+    : minutes < 60
+    ? `  about ${minutes} min left`
+    : `  about ${Math.floor(minutes / 60)} h ${minutes % 60} min left`;
   return `epoch ${r.epoch}/${epochs}  train loss ${r.trainLoss.toFixed(4)} acc ${
     pct(r.trainAccuracy)
   }  val loss ${r.valLoss?.toFixed(4) ?? "-"} acc ${pct(r.valAccuracy)}  lr ${
     r.lr.toPrecision(3)
-  }  ${Math.round(r.imagesPerSecond)} img/s  ${r.seconds.toFixed(1)}s`;
+  }  ${Math.round(r.imagesPerSecond)} img/s  ${r.seconds.toFixed(1)}s${left}`;
 }
 
 async function writeHistory(files: Record<string, string>, history: EpochRecord[]): Promise<void> {

@@ -103,6 +103,11 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
   assert.deepEqual(events, [`export ${model}`, `score ${model}: model`]);
   assert.equal(scored.test!.accuracy, 0.25);
   assert.ok(lines.includes(`Test accuracy of ${model}: 25.00% on 32 images.`), lines.join("\n"));
+  // Each epoch's line but the last says how long the rest of the run will take.
+  const epochs = lines.filter((l) => l.startsWith("epoch "));
+  assert.equal(epochs.length, 4);
+  epochs.slice(0, 3).forEach((l) => assert.match(l, /img\/s {2}\d+\.\ds {2}about 0 min left$/));
+  assert.match(epochs[3], /^epoch 4\/4 .*img\/s {2}\d+\.\ds$/);
 
   // A scorer that fails (onnxruntime refusing the file) leaves the network's own evaluation.
   lines.length = 0;
