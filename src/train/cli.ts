@@ -14,7 +14,7 @@ import { useFastKernels } from "../kernels/gemm_fast.ts";
 import { saveOnnx } from "../onnx/export.ts";
 import { scoreInChildProcess } from "../onnx/score_process.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
-import { train } from "./trainer.ts";
+import { savedRun, train } from "./trainer.ts";
 
 const number = (value: string) => {
   const n = Number(value);
@@ -132,13 +132,38 @@ export async function main(args: string[]): Promise<number> {
   for (const [flag, , help, parse] of OVERRIDES) program.option(flag, help, parse);
   const opts = parseCommandLine<Record<string, unknown>>(program, args);
 
-  const config = recipe(String(opts.recipe));
+  let config = recipe(String(opts.recipe));
+  const given: [flag: string, field: keyof TrainConfig][] = [];
   for (const [flag, field] of OVERRIDES) {
     const key = flag.slice(2, flag.indexOf(" ")).replace(/-(\w)/g, (_, c) => c.toUpperCase());
-    if (opts[key] !== undefined) (config as unknown as Record<string, unknown>)[field] = opts[key];
+    if (opts[key] === undefined) continue;
+    (config as unknown as Record<string, unknown>)[field] = opts[key];
+    given.push([flag.slice(0, flag.indexOf(" ")), field]);
   }
   checkConfig(config); // bad flags fail before any data is read
   const outDir = String(opts.out ?? `runs/${config.recipe}`);
+  if (opts.resume) {
+    // A resumed run goes on with the settings it started with (its split, schedule and test
+    // views included), so that it ends as the uninterrupted run would; a flag asking for
+    // something else is refused rather than ignored.
+    const saved = (await savedRun(outDir)).config;
+    if (program.getOptionValueSource("recipe") === "cli") given.unshift(["--recipe", "recipe"]);
+    const show = (v: unknown) => Array.isArray(v) ? v.join(",") : String(v);
+    const differ = given.filter(([, field]) =>
+      JSON.stringify(config[field]) !== JSON.stringify(saved[field])
+    );
+    if (differ.length > 0) {
+      const asked = differ.map(([flag, field]) => `${flag} ${show(config[field])}`);
+      const had = differ.map(([, field]) => show(saved[field]));
+      throw new UserError(
+        `--resume continues ${outDir} with the settings it started with, but ` +
+          `${asked.join(", ")} ${differ.length > 1 ? "differ" : "differs"} from its ` +
+          `${had.join(", ")}; drop ${differ.length > 1 ? "them" : "it"}, or start a new run ` +
+          `with --overwrite or another --out.`,
+      );
+    }
+    config = saved;
+  }
 
   const where = await locateCifar10({ data: opts.data as string | undefined });
   const [full, test] = await Promise.all([

@@ -53,4 +53,15 @@ Deno.test("deno task train: a run ends with model.onnx scored on the test set by
   );
   assert.ok((await Deno.stat(`${out}/model.onnx`)).size > 0);
   assert.match(stdout, /model\.onnx; 0 min \d+ s of wall time in all\.\n$/);
+
+  // Resuming goes on with the run's own settings: a flag asking for others is refused.
+  const resumed = await trainCli(
+    ...["--resume", "--out", out, "--data", data, "--recipe", "quick", "--epochs", "3"],
+  );
+  assert.equal(resumed.code, 2, resumed.err);
+  assert.equal(
+    resumed.err.trim(),
+    `error: --resume continues ${out} with the settings it started with, but --epochs 3 differs ` +
+      `from its 1; drop it, or start a new run with --overwrite or another --out.`,
+  );
 });

@@ -86,11 +86,37 @@ export interface TrainResult {
   files: Record<string, string>;
 }
 
-interface Progress {
+/** How far a run got: epochs and batches done, the history, the running epoch's sums. */
+export interface Progress {
   epoch: number;
   batch: number;
   history: EpochRecord[];
   partial: { lossSum: number; correct: number; seen: number; seconds: number };
+}
+
+/**
+ * The run saved in `outDir`: the settings it started with and how far it got; a `UserError`
+ * where there is no checkpoint, or one the trainer did not write.
+ *
+ * @example
+ * ```ts
+ * const { config } = await savedRun("runs/strong"); // what --resume will continue with
+ * ```
+ */
+export async function savedRun(outDir: string): Promise<{ config: TrainConfig } & Progress> {
+  const checkpoint = `${outDir}/checkpoint.safetensors`;
+  if (!(await Deno.stat(checkpoint).then(() => true, () => false))) {
+    throw new UserError(
+      `there is no checkpoint to resume at ${checkpoint}; run without --resume to start.`,
+    );
+  }
+  const saved = (await readCheckpoint(checkpoint)).metadata as
+    | { config: TrainConfig } & Progress
+    | null;
+  if (!saved?.config) {
+    throw new UserError(`${checkpoint} was not written by the trainer, so it cannot be resumed.`);
+  }
+  return { ...saved, config: savedConfig(saved.config) };
 }
 
 /** A loss above this (10 classes start near ln 10 ≈ 2.3) means the run has blown up. */
@@ -131,20 +157,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     partial: { lossSum: 0, correct: 0, seen: 0, seconds: 0 },
   };
   if (options.resume) {
-    if (!exists) {
-      throw new UserError(
-        `there is no checkpoint to resume at ${files.checkpoint}; run without --resume to start.`,
-      );
-    }
-    const saved = (await readCheckpoint(files.checkpoint)).metadata as
-      | { config: TrainConfig } & Progress
-      | null;
-    if (!saved?.config) {
-      throw new UserError(
-        `${files.checkpoint} was not written by the trainer, so it cannot be resumed.`,
-      );
-    }
-    config = savedConfig(saved.config);
+    const saved = await savedRun(outDir);
+    config = saved.config;
     state = {
       epoch: saved.epoch,
       batch: saved.batch,
