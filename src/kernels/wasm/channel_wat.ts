@@ -36,8 +36,9 @@ export function channelWat(relaxed: boolean): string[] {
   const lanes = (v: string) =>
     `(f64.promote_f32 (f32.add (f32.add (f32x4.extract_lane 0 ${v}) (f32x4.extract_lane 1 ${v}))` +
     ` (f32.add (f32x4.extract_lane 2 ${v}) (f32x4.extract_lane 3 ${v}))))`;
-  // For each image n of the channel: $i runs over its plane (from $base + n·$stride), $vend
-  // ends its whole vectors, $end the plane; `vector` and `scalar` are the two loops' bodies.
+  // For each image n of the channel: $i runs over its plane (from $base + n·$stride) and $o
+  // over the output's ($i − $delta), $vend ends the plane's whole vectors and $end the plane;
+  // `vector` and `scalar` are the two loops' bodies.
   const planes = (before: string[], vector: string[], scalar: string[], after: string[]) => {
     emit(`    (local.set $n (i32.const 0))`);
     emit(`    (loop $image`);
