@@ -146,6 +146,8 @@ Deno.test("Conv2D in float32 on the fast kernels equals the plain ones (direct, 
     [3, 7, 16, 8, 3, 1, 1],
     [4, 20, 13, 4, 3, 1, 1],
     [2, 5, 8, 4, 3, 1, 1],
+    // (without padding, 10 wide: its rows are copied whole vectors and two single floats)
+    [2, 3, 8, 10, 3, 1, 0],
     // ...dx by the flipped convolution through packed panels...
     [3, 8, 12, 9, 3, 1, 2],
     [2, 4, 6, 7, 5, 1, 0],

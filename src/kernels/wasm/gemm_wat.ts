@@ -580,16 +580,21 @@ function directWat(MR: number, relaxed: boolean): string[] {
   emit(`    (br $block)))`);
   emit(`)`);
 
+  // The top and bottom border rows of a plane are one memory.fill each; a row's side borders
+  // and its copy are stores in line, since a memory.fill or memory.copy is a call that cost
+  // more than the 16 to 128 bytes of a row of the small planes.
   emit(`(func (export "pad_images") (param $dst i32) (param $src i32) (param $planes i32)`);
   emit(`  (param $H i32) (param $W i32) (param $ph i32) (param $pw i32)`);
   emit(
     `  (local $p i32) (local $h i32) (local $rowBytes i32) (local $wpBytes i32) (local $edge i32)`,
   );
+  emit(`  (local $i i32) (local $vend i32) (local $to i32)`);
   emit(`  (local.set $rowBytes (i32.shl (local.get $W) (i32.const 2)))`);
   emit(
     `  (local.set $wpBytes (i32.shl (i32.add (local.get $W) (i32.shl (local.get $pw) (i32.const 1))) (i32.const 2)))`,
   );
   emit(`  (local.set $edge (i32.shl (local.get $pw) (i32.const 2)))`);
+  emit(`  (local.set $vend (i32.sub (local.get $rowBytes) (i32.const 16)))`);
   emit(`  (block $done (loop $plane`);
   emit(`    (br_if $done (i32.ge_u (local.get $p) (local.get $planes)))`);
   emit(
@@ -601,13 +606,34 @@ function directWat(MR: number, relaxed: boolean): string[] {
   emit(`    (local.set $h (i32.const 0))`);
   emit(`    (block $rowsDone (loop $row`);
   emit(`      (br_if $rowsDone (i32.ge_u (local.get $h) (local.get $H)))`);
-  emit(`      (memory.fill (local.get $dst) (i32.const 0) (local.get $edge))`);
-  emit(
-    `      (memory.copy (i32.add (local.get $dst) (local.get $edge)) (local.get $src) (local.get $rowBytes))`,
-  );
-  emit(
-    `      (memory.fill (i32.add (i32.add (local.get $dst) (local.get $edge)) (local.get $rowBytes)) (i32.const 0) (local.get $edge))`,
-  );
+  // Left border, the row (whole vectors, then single floats), right border.
+  emit(`      (local.set $i (i32.const 0))`);
+  emit(`      (block $leftDone (loop $left`);
+  emit(`        (br_if $leftDone (i32.ge_u (local.get $i) (local.get $edge)))`);
+  emit(`        (i32.store (i32.add (local.get $dst) (local.get $i)) (i32.const 0))`);
+  emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
+  emit(`        (br $left)))`);
+  emit(`      (local.set $to (i32.add (local.get $dst) (local.get $edge)))`);
+  emit(`      (local.set $i (i32.const 0))`);
+  emit(`      (block $vecDone (loop $vec`);
+  emit(`        (br_if $vecDone (i32.gt_s (local.get $i) (local.get $vend)))`);
+  emit(`        (v128.store align=4 (i32.add (local.get $to) (local.get $i))`);
+  emit(`          (v128.load align=4 (i32.add (local.get $src) (local.get $i))))`);
+  emit(`        (local.set $i (i32.add (local.get $i) (i32.const 16)))`);
+  emit(`        (br $vec)))`);
+  emit(`      (block $oneDone (loop $one`);
+  emit(`        (br_if $oneDone (i32.ge_u (local.get $i) (local.get $rowBytes)))`);
+  emit(`        (i32.store (i32.add (local.get $to) (local.get $i))`);
+  emit(`          (i32.load (i32.add (local.get $src) (local.get $i))))`);
+  emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
+  emit(`        (br $one)))`);
+  emit(`      (local.set $to (i32.add (local.get $to) (local.get $rowBytes)))`);
+  emit(`      (local.set $i (i32.const 0))`);
+  emit(`      (block $rightDone (loop $right`);
+  emit(`        (br_if $rightDone (i32.ge_u (local.get $i) (local.get $edge)))`);
+  emit(`        (i32.store (i32.add (local.get $to) (local.get $i)) (i32.const 0))`);
+  emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
+  emit(`        (br $right)))`);
   emit(`      (local.set $dst (i32.add (local.get $dst) (local.get $wpBytes)))`);
   emit(`      (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))`);
   emit(`      (local.set $h (i32.add (local.get $h) (i32.const 1)))`);
