@@ -522,13 +522,15 @@ function directWat(MR: number, relaxed: boolean): string[] {
     emit(`${pad}(local.set $oh (i32.add (local.get $oh) (i32.const 1)))`);
     emit(`${pad}(br_if ${loop} (i32.lt_u (local.get $oh) (local.get $outH))))`);
   };
-  // Rows of one vector (4 × 4 planes) go without the loop along the row, whose upkeep cost
-  // as much as the vector's work.
-  emit(`            (if (i32.eq (local.get $outW) (i32.const 4)) (then`);
-  emit(`            (loop $row4`);
-  vector("              ");
-  nextRow("              ", "$row4");
-  emit(`            ) (else`);
+  // Rows of one or two vectors (4 × 4 and 8 × 8 planes) go without the loop along the row,
+  // whose upkeep cost as much as a vector's work.
+  for (const vectors of [1, 2]) {
+    emit(`            (if (i32.eq (local.get $outW) (i32.const ${4 * vectors})) (then`);
+    emit(`            (loop $row${4 * vectors}`);
+    for (let v = 0; v < vectors; v++) vector("              ");
+    nextRow("              ", `$row${4 * vectors}`);
+    emit(`            ) (else`);
+  }
   emit(`            (loop $outRow`);
   emit(
     `              (local.set $xEnd (i32.add (local.get $xr) (i32.shl (local.get $outW) (i32.const 2))))`,
@@ -537,7 +539,7 @@ function directWat(MR: number, relaxed: boolean): string[] {
   vector("                ");
   emit(`                (br_if $vector (i32.lt_u (local.get $xr) (local.get $xEnd))))`);
   nextRow("              ", "$outRow");
-  emit(`            ))`);
+  emit(`            ))))`);
   emit(`            (local.set $n (i32.add (local.get $n) (i32.const 1)))`);
   emit(`            (br_if $image (i32.lt_u (local.get $n) (local.get $blkEnd))))`);
   // dW[ob·4 + o, c·9 + ki·3 + kj] += the four lanes' sum.
