@@ -65,3 +65,36 @@ Deno.test("deno task train: a run ends with model.onnx scored on the test set by
       `from its 1; drop it, or start a new run with --overwrite or another --out.`,
   );
 });
+
+Deno.test("deno task train: Ctrl-C mid-epoch saves a checkpoint within moments and exits 130", async () => {
+  const data = await tempDir(), out = await tempDir();
+  await writeBinFolder(data, 800); // 4,000 training images: an epoch of 500 batches of 8
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, "--recipe", "quick", "--data", data, "--out", out]
+      .concat(["--batch-size", "8", "--train-limit", "0", "--val-size", "8"]),
+    stdout: "piped",
+    stderr: "piped",
+    env: { CIFAR10_DIR: "" },
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  while (!stdout.includes("Training ")) {
+    const { value, done } = await lines.read();
+    if (done) break;
+    stdout += value;
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000)); // well into the epoch
+  child.kill("SIGINT");
+  const sent = performance.now();
+  for (let r = await lines.read(); !r.done; r = await lines.read()) stdout += r.value;
+  const { code } = await child.status;
+  const waited = performance.now() - sent;
+  assert.equal(code, 130, `${stdout}\n${await stderr}`);
+  assert.match(
+    stdout,
+    /Stopped at epoch 1, batch \d+; checkpoint saved to .*Continue with --resume/,
+  );
+  assert.ok(waited < 5_000, `stopped ${waited.toFixed(0)} ms after Ctrl-C`);
+  assert.ok((await Deno.stat(`${out}/checkpoint.safetensors`)).size > 0);
+});
