@@ -585,6 +585,15 @@ function directWat(MR: number, relaxed: boolean): string[] {
   // The top and bottom border rows of a plane are one memory.fill each; a row's side borders
   // and its copy are stores in line, since a memory.fill or memory.copy is a call that cost
   // more than the 16 to 128 bytes of a row of the small planes.
+  // The `edge` bytes of a side border from `at`, zeroed.
+  const zeroEdge = (at: string, loop: string) => {
+    emit(`      (local.set $i (i32.const 0))`);
+    emit(`      (block ${loop}Done (loop ${loop}`);
+    emit(`        (br_if ${loop}Done (i32.ge_u (local.get $i) (local.get $edge)))`);
+    emit(`        (i32.store (i32.add (local.get ${at}) (local.get $i)) (i32.const 0))`);
+    emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
+    emit(`        (br ${loop})))`);
+  };
   emit(`(func (export "pad_images") (param $dst i32) (param $src i32) (param $planes i32)`);
   emit(`  (param $H i32) (param $W i32) (param $ph i32) (param $pw i32)`);
   emit(
@@ -609,12 +618,7 @@ function directWat(MR: number, relaxed: boolean): string[] {
   emit(`    (block $rowsDone (loop $row`);
   emit(`      (br_if $rowsDone (i32.ge_u (local.get $h) (local.get $H)))`);
   // Left border, the row (whole vectors, then single floats), right border.
-  emit(`      (local.set $i (i32.const 0))`);
-  emit(`      (block $leftDone (loop $left`);
-  emit(`        (br_if $leftDone (i32.ge_u (local.get $i) (local.get $edge)))`);
-  emit(`        (i32.store (i32.add (local.get $dst) (local.get $i)) (i32.const 0))`);
-  emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
-  emit(`        (br $left)))`);
+  zeroEdge("$dst", "$left");
   emit(`      (local.set $to (i32.add (local.get $dst) (local.get $edge)))`);
   emit(`      (local.set $i (i32.const 0))`);
   emit(`      (block $vecDone (loop $vec`);
@@ -630,12 +634,7 @@ function directWat(MR: number, relaxed: boolean): string[] {
   emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
   emit(`        (br $one)))`);
   emit(`      (local.set $to (i32.add (local.get $to) (local.get $rowBytes)))`);
-  emit(`      (local.set $i (i32.const 0))`);
-  emit(`      (block $rightDone (loop $right`);
-  emit(`        (br_if $rightDone (i32.ge_u (local.get $i) (local.get $edge)))`);
-  emit(`        (i32.store (i32.add (local.get $to) (local.get $i)) (i32.const 0))`);
-  emit(`        (local.set $i (i32.add (local.get $i) (i32.const 4)))`);
-  emit(`        (br $right)))`);
+  zeroEdge("$to", "$right");
   emit(`      (local.set $dst (i32.add (local.get $dst) (local.get $wpBytes)))`);
   emit(`      (local.set $src (i32.add (local.get $src) (local.get $rowBytes)))`);
   emit(`      (local.set $h (i32.add (local.get $h) (i32.const 1)))`);
