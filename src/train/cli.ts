@@ -132,6 +132,11 @@ export async function main(args: string[]): Promise<number> {
   for (const [flag, , help, parse] of OVERRIDES) program.option(flag, help, parse);
   const opts = parseCommandLine<Record<string, unknown>>(program, args);
 
+  if (opts.resume && opts.overwrite) {
+    throw new UserError(
+      "--resume continues the run in --out and --overwrite replaces it; pass one.",
+    );
+  }
   let config = recipe(String(opts.recipe));
   const given: [flag: string, field: keyof TrainConfig][] = [];
   for (const [flag, field] of OVERRIDES) {

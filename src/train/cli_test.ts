@@ -22,6 +22,10 @@ Deno.test("deno task train: person-made errors end in one sentence and exit 2", 
       [["--epochs", "many"], /--epochs.*not a number/],
       [["--widths", "8,8"], /four positive integers/],
       [["--lr", "-2"], /--lr must be a positive number/],
+      [
+        ["--resume", "--overwrite"],
+        /--resume continues the run in --out and --overwrite replaces it/,
+      ],
       [["--data", `${empty}/nowhere`], /nowhere/],
       [["--data", empty], /cifar-10-batches-bin|CIFAR-10/],
     ] as const
