@@ -208,7 +208,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const optimizer = config.lookahead > 0 ? new Lookahead(sgd) : sgd;
   if (options.resume) {
     await loadCheckpoint(files.checkpoint, { model, optimizer });
-    log(`Resuming ${files.checkpoint} at epoch ${state.epoch + 1}, batch ${state.batch + 1}.`);
+    log(
+      state.epoch >= config.epochs
+        ? `${files.checkpoint} has finished its ${config.epochs} epochs; nothing is left to train.`
+        : `Resuming ${files.checkpoint} at epoch ${state.epoch + 1}, batch ${state.batch + 1}.`,
+    );
   }
   const save = () =>
     saveCheckpoint(files.checkpoint, { model, optimizer, metadata: { config, ...state } });

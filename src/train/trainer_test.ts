@@ -155,6 +155,17 @@ Deno.test("a run stopped between epochs resumes at the next epoch", async () => 
   assert.deepEqual(weights(resumed.model), weights(whole.model));
 });
 
+Deno.test("resuming a finished run trains no more and says so", async () => {
+  const outDir = await tempDir();
+  const whole = await run({ outDir });
+  const lines: string[] = [];
+  const again = await run({ outDir, resume: true, log: (line) => lines.push(line) });
+  assert.deepEqual(weights(again.model), weights(whole.model));
+  assert.equal(again.history.length, 4);
+  assert.ok(lines.some((l) => l.endsWith("has finished its 4 epochs; nothing is left to train.")));
+  assert.ok(!lines.some((l) => l.startsWith("Resuming")), lines.join("\n"));
+});
+
 Deno.test("a diverging loss stops the run and keeps the last good checkpoint", async () => {
   const outDir = await tempDir();
   await run({ outDir, config: { ...TINY, epochs: 1 } });
