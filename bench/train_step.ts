@@ -10,7 +10,8 @@
  * rounds.
  *
  * Options: `--steps N` timed steps per round (default 2), `--rounds N` (default 2),
- * `--batch N` (default: the recipe's), `--threads N` (default 2), `--reference` runs this project with
+ * `--batch N` (default: the recipe's), `--threads N` (default 2), `--widths A,B,C,D` (default: the
+ * recipe's; `32,64,128,256` is the strong recipe's network), `--reference` runs this project with
  * the plain TypeScript GEMM instead of the fast one, `--no-torch` skips PyTorch, `--python
  * PATH` picks the interpreter (default /usr/bin/python3).
  *
@@ -29,7 +30,7 @@ import { SGD } from "../src/optim/sgd.ts";
 import { Rng } from "../src/random.ts";
 import { type Tensor, zeros } from "../src/tensor.ts";
 import { buildModel } from "../src/train/models.ts";
-import { RECIPES } from "../src/train/recipes.ts";
+import { RECIPES, type TrainConfig } from "../src/train/recipes.ts";
 
 /** The default recipe's network and optimizer settings, which both sides use. */
 const RECIPE = RECIPES.default;
@@ -47,14 +48,17 @@ interface Side {
   layers: LayerTime[][];
 }
 
-/** The network, optimizer and a fixed batch for timing this project's step. */
-export function setup(batch: number) {
+/**
+ * The network (the default recipe's, or with the stage `widths` given), optimizer and a fixed
+ * batch for timing this project's step.
+ */
+export function setup(batch: number, widths: TrainConfig["widths"] = RECIPE.widths) {
   const rng = new Rng(0);
   // As the trainer builds it: with the whitened stem fixed, nothing before the first stage
   // learns (its filters' values do not matter for the time).
   const model = buildModel({
     arch: RECIPE.arch,
-    widths: RECIPE.widths,
+    widths,
     stemNorm: RECIPE.stemNorm,
     frozenStem: RECIPE.whiten,
     dtype: "float32",
@@ -197,6 +201,7 @@ async function main(): Promise<void> {
     .option("--rounds <n>", "rounds, alternating with PyTorch", "2")
     .option("--batch <n>", "batch size", String(RECIPE.batchSize))
     .option("--threads <n>", "threads for both sides", "2")
+    .option("--widths <list>", "the network's four widths", RECIPE.widths.join(","))
     .option("--reference", "use the plain TypeScript GEMM")
     .option("--no-torch", "skip PyTorch")
     .option("--python <path>", "the Python with torch", "/usr/bin/python3")
@@ -206,22 +211,28 @@ async function main(): Promise<void> {
   if (![steps, rounds, batch, threads].every((n) => Number.isInteger(n) && n >= 1)) {
     throw new UserError("--steps, --rounds, --batch and --threads must be positive integers.");
   }
+  const widths = String(o.widths).split(",").map(Number) as TrainConfig["widths"];
+  if (widths.length !== 4 || !widths.every((n) => Number.isInteger(n) && n >= 1)) {
+    throw new UserError(`--widths must be four positive integers like 32,64,128,256.`);
+  }
   const fast = o.reference ? null : await useFastKernels({ threads });
   const gemmLine = fast ? `fast WebAssembly GEMM on ${fast.threads} threads` : "reference GEMM";
   console.log(
     `machine: ${navigator.hardwareConcurrency} hardware threads, load ${
       loadavg().map((l) => l.toFixed(2)).join(" ")
-    }; ours: ${gemmLine}; batch ${batch}, ${steps} steps × ${rounds} rounds`,
+    }; ours: ${gemmLine}; vgg ${
+      widths.join("-")
+    }, batch ${batch}, ${steps} steps × ${rounds} rounds`,
   );
 
-  const ctx = setup(batch);
+  const ctx = setup(batch, widths);
   step(ctx.model, ctx.optimizer, ctx.x, ctx.y); // warm-up: compiles, grows buffers
   const settings = {
     threads,
     batch,
     steps,
     layerRounds: 1,
-    widths: RECIPE.widths,
+    widths,
     stemNorm: RECIPE.stemNorm,
     frozenStem: RECIPE.whiten,
     lr: RECIPE.lr / 10,
