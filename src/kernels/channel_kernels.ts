@@ -1,5 +1,6 @@
 /**
- * The loops of BatchNorm, ReLU and 2×2 max-pooling written over a range of channels (or
+ * The loops of BatchNorm, ReLU, 2×2 max-pooling and the Winograd transforms
+ * (`winograd_transforms.ts`) written over a range of channels (or
  * elements, or image planes), so that the calling thread runs them whole on arrays anywhere,
  * or the fast GEMM's threads split them when the arrays lie in the memory they share
  * (`FastGemm.forChannels`, `arena.ts`).
@@ -17,6 +18,13 @@
  */
 
 import type { FloatArray } from "../tensor.ts";
+import {
+  winogradDelta,
+  winogradFilter,
+  winogradFilterGrad,
+  winogradInput,
+  winogradOutput,
+} from "./winograd_transforms.ts";
 
 /** Float64 values per channel in BatchNorm's block `P`. */
 export const BN_SLOTS = 8;
@@ -289,6 +297,26 @@ export const CHANNEL_KERNELS: ((
     const [D, argmax, DX] = x as [FloatArray, Int32Array, FloatArray];
     maxPool2x2Backward(D, at[0], argmax, at[1], DX, at[2], a[0], a[1], a[2], lo, hi);
   },
+  (x, at, a, lo, hi) => {
+    const [X, V] = x as [FloatArray, FloatArray];
+    winogradInput(X, at[0], V, at[1], a[0], a[1], a[2], a[3], lo, hi);
+  },
+  (x, at, a, lo, hi) => {
+    const [M, Y] = x as [FloatArray, FloatArray];
+    winogradOutput(M, at[0], Y, at[1], a[0], a[1], a[2], a[3], lo, hi);
+  },
+  (x, at, a, lo, hi) => {
+    const [D, Z] = x as [FloatArray, FloatArray];
+    winogradDelta(D, at[0], Z, at[1], a[0], a[1], a[2], a[3], lo, hi);
+  },
+  (x, at, a, lo, hi) => {
+    const [W, U] = x as [FloatArray, FloatArray];
+    winogradFilter(W, at[0], U, at[1], a[0], lo, hi);
+  },
+  (x, at, a, lo, hi) => {
+    const [M, dW] = x as [FloatArray, FloatArray];
+    winogradFilterGrad(M, at[0], dW, at[1], a[0], lo, hi);
+  },
 ];
 
 /** {@linkcode CHANNEL_KERNELS}' numbers. */
@@ -296,4 +324,9 @@ export const BATCH_NORM_FORWARD = 0,
   BATCH_NORM_BACKWARD = 1,
   RELU_BITS = 2,
   MAX_POOL_2X2 = 3,
-  MAX_POOL_2X2_BACKWARD = 4;
+  MAX_POOL_2X2_BACKWARD = 4,
+  WINOGRAD_INPUT = 5,
+  WINOGRAD_OUTPUT = 6,
+  WINOGRAD_DELTA = 7,
+  WINOGRAD_FILTER = 8,
+  WINOGRAD_FILTER_GRAD = 9;

@@ -5,7 +5,8 @@
  * The im2col matrix and the channel-major output are passed as views (`matrix_view.ts`):
  * the fast kernel packs its panels straight from the images, the plain one writes them out.
  * For a stride-1 layer the gradient w.r.t. the input is a convolution too (of the delta with
- * the flipped filters), so backward needs no col2im.
+ * the flipped filters), so backward needs no col2im. Wide float32 3 × 3 layers instead take
+ * Winograd's F(2×2, 3×3) for all three products (`kernels/winograd.ts`).
  *
  * @module
  */
@@ -13,6 +14,7 @@
 import { gemm } from "../kernels/gemm.ts";
 import { col2im, type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
 import { channelRows, im2colMatrix } from "../kernels/matrix_view.ts";
+import { winogradApplies, winogradConv2d, winogradWeightGrad } from "../kernels/winograd.ts";
 import { defaultRng, type Rng } from "../random.ts";
 import {
   allocate,
@@ -144,21 +146,25 @@ export class Conv2D extends Layer {
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     const y = this.#y.get([batch, O, g.outH, g.outW], dtypeOf(this.W));
     const X = x.data, Y = y.data, B = this.b?.data, imageSize = X.length / batch;
-    const chunk = chunkSize(batch, CKK, L);
-    for (let n0 = 0; n0 < batch; n0 += chunk) {
-      const images = Math.min(chunk, batch - n0);
-      // y (O × images·L, stored image by image) = W (O × CKK) · cols (CKK × images·L).
-      gemm(
-        false,
-        false,
-        O,
-        images * L,
-        CKK,
-        this.W.data,
-        im2colMatrix(X.subarray(n0 * imageSize), images, g),
-        channelRows(Y.subarray(n0 * O * L), images, O, L),
-        0,
-      );
+    if (this.#winograd(height, width)) {
+      winogradConv2d(X, batch, this.inChannels, height, width, this.W.data, O, Y);
+    } else {
+      const chunk = chunkSize(batch, CKK, L);
+      for (let n0 = 0; n0 < batch; n0 += chunk) {
+        const images = Math.min(chunk, batch - n0);
+        // y (O × images·L, stored image by image) = W (O × CKK) · cols (CKK × images·L).
+        gemm(
+          false,
+          false,
+          O,
+          images * L,
+          CKK,
+          this.W.data,
+          im2colMatrix(X.subarray(n0 * imageSize), images, g),
+          channelRows(Y.subarray(n0 * O * L), images, O, L),
+          0,
+        );
+      }
     }
     if (B) {
       for (let i = 0; i < batch * O; i++) {
@@ -196,6 +202,11 @@ export class Conv2D extends Layer {
     const flipped = this.#flippedGeometry(g);
     const dx = this.#dx.get(x.shape, dtypeOf(this.W), flipped === null || !this.inputGrad);
     const Wt = flipped && this.inputGrad ? this.#flippedWeights() : null;
+    if (this.#winograd(height, width)) {
+      if (!frozen) winogradWeightGrad(X, D, batch, C, height, width, O, this.dW.data);
+      if (Wt) winogradConv2d(D, batch, O, height, width, Wt, C, dx.data);
+      return dx;
+    }
     const chunk = chunkSize(batch, CKK, L);
     for (let n0 = 0; n0 < batch; n0 += chunk) {
       const images = Math.min(chunk, batch - n0), NL = images * L;
@@ -255,6 +266,20 @@ export class Conv2D extends Layer {
       kh - 1 - ph,
       kw - 1 - pw,
     ]);
+  }
+
+  /** Whether this layer runs on `height × width` images by Winograd (`winograd.ts`). */
+  #winograd(height: number, width: number): boolean {
+    return winogradApplies(
+      dtypeOf(this.W),
+      this.inChannels,
+      this.outChannels,
+      height,
+      width,
+      this.kernelSize,
+      this.stride,
+      this.padding,
+    );
   }
 
   /** The filters flipped in space with in and out channels swapped: `(in, out·kh·kw)`. */

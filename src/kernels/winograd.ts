@@ -1,0 +1,200 @@
+/**
+ * A 3 × 3 stride-1 convolution with padding 1 by Winograd's F(2×2, 3×3): each image's 2 × 2
+ * output blocks come from transformed 4 × 4 patches (`winograd_transforms.ts`), and the sums
+ * over channels become 16 matrix products of `O × C` by `C × tiles`, which {@linkcode gemm}
+ * runs. That is 16 multiply-adds per 2 × 2 block and channel pair where the direct sum takes
+ * 36, at the price of the transforms (additions only, split over the threads by
+ * `forChannels`) and of scratch four times the size of the input.
+ *
+ * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
+ * with the flipped filters) and its weight gradient this way in float32 where
+ * {@linkcode winogradApplies}: the layers with many channels on images of 8 × 8 or more, where
+ * it measured faster than the direct kernel (the strong recipe's last two stages; the default
+ * network's layers are too narrow). The products and transforms run in float32 whatever the
+ * arrays' type, so the results agree with the direct sums to float32 rounding, not bit for bit.
+ *
+ * @module
+ */
+
+import { forChannels, type OutputArena, outputArena } from "./arena.ts";
+import {
+  WINOGRAD_DELTA,
+  WINOGRAD_FILTER,
+  WINOGRAD_FILTER_GRAD,
+  WINOGRAD_INPUT,
+  WINOGRAD_OUTPUT,
+} from "./channel_kernels.ts";
+import { gemm } from "./gemm.ts";
+import { matrixStride } from "./winograd_transforms.ts";
+import type { FloatArray } from "../tensor.ts";
+
+/**
+ * When `Conv2D` takes this path: at least {@linkcode WINOGRAD_MIN_IN} input channels,
+ * {@linkcode WINOGRAD_MIN_PRODUCT} input × output channels and {@linkcode WINOGRAD_MIN_AREA}
+ * positions per image. Measured on 2 cores at batch 256, forward and backward ms, direct →
+ * Winograd, with the machine otherwise idle: 64→256 on 16 × 16 498, 1142 → 350, 656;
+ * 256→256 on 8 × 8 512, 1045 → 359, 784; 128→256 on 8 × 8 266, 652 → 205, 425; 128→128 on
+ * 8 × 8 137, 303 → 126, 257. But with 64 → 128 channels it lost (16 × 16: 280, 620 → 344, 623;
+ * 8 × 8: 75, 152 → 89, 161), as with 64 → 64 and on 4 × 4 images: there the transforms cost
+ * more than the smaller products save.
+ */
+export const WINOGRAD_MIN_IN = 64, WINOGRAD_MIN_PRODUCT = 128 * 128, WINOGRAD_MIN_AREA = 64;
+
+/**
+ * Elements of a chunk's transformed input or output (`16 × channels × tiles`) the products
+ * aim for: tiles enough to keep the products efficient, scratch small enough (16 MB each).
+ */
+const CHUNK_ELEMENTS = 1 << 22;
+
+/**
+ * Whether `Conv2D` computes a layer with `C` input and `O` output channels, window `k`,
+ * stride `s` and padding `p` on `H × W` images by Winograd: float32, a 3 × 3 window at stride 1
+ * with padding 1 (the output the size of the input), even sizes, and enough channels and
+ * positions that it pays.
+ *
+ * @example
+ * ```ts
+ * winogradApplies("float32", 128, 128, 8, 8, [3, 3], [1, 1], [1, 1]); // true
+ * ```
+ */
+export function winogradApplies(
+  dtype: string,
+  C: number,
+  O: number,
+  H: number,
+  W: number,
+  [kh, kw]: readonly [number, number],
+  [sh, sw]: readonly [number, number],
+  [ph, pw]: readonly [number, number],
+): boolean {
+  return dtype === "float32" && kh === 3 && kw === 3 && sh === 1 && sw === 1 && ph === 1 &&
+    pw === 1 && H % 2 === 0 && W % 2 === 0 && C >= WINOGRAD_MIN_IN &&
+    C * O >= WINOGRAD_MIN_PRODUCT &&
+    H * W >= WINOGRAD_MIN_AREA;
+}
+
+/**
+ * `y = conv(x, w)` for `images` images `x` `(images, C, H, W)`, filters `w` `(O, C, 3, 3)`
+ * and padding 1, into `y` `(images, O, H, W)` (overwritten, no bias); `H` and `W` even. Any
+ * `C` and `O` work; {@linkcode winogradApplies} says where it is faster.
+ *
+ * @example
+ * ```ts
+ * winogradConv2d(x, 8, 64, 16, 16, w, 128, y);
+ * ```
+ */
+export function winogradConv2d(
+  x: FloatArray,
+  images: number,
+  C: number,
+  H: number,
+  W: number,
+  w: FloatArray,
+  O: number,
+  y: FloatArray,
+): void {
+  const U = filters.get(sixteen(O * C));
+  forChannels(WINOGRAD_FILTER, [w, U], [O * C], O * C);
+  eachChunk(x, images, C, H, W, O, (n0, count, T, V, M) => {
+    for (let xi = 0; xi < 16; xi++) {
+      // M_ξ (O × T) = U_ξ (O × C) · V_ξ (C × T)
+      gemm(false, false, O, T, C, at(U, xi, O * C), at(V, xi, C * T), at(M, xi, O * T), 0);
+    }
+    forChannels(WINOGRAD_OUTPUT, [M, y.subarray(n0 * O * H * W)], [O, H, W, T], count * O);
+  });
+}
+
+/**
+ * The weight gradient of {@linkcode winogradConv2d}: `dW` `(O, C, 3, 3)` set to the sum over
+ * the images of the output gradient `delta` `(images, O, H, W)` against the input `x`
+ * `(images, C, H, W)`.
+ *
+ * @example
+ * ```ts
+ * winogradWeightGrad(x, delta, 8, 64, 16, 16, 128, dW);
+ * ```
+ */
+export function winogradWeightGrad(
+  x: FloatArray,
+  delta: FloatArray,
+  images: number,
+  C: number,
+  H: number,
+  W: number,
+  O: number,
+  dW: FloatArray,
+): void {
+  const sums = filters.get(sixteen(O * C));
+  eachChunk(x, images, C, H, W, O, (n0, count, T, V, Z) => {
+    forChannels(WINOGRAD_DELTA, [delta.subarray(n0 * O * H * W), Z], [O, H, W, T], count * O);
+    for (let xi = 0; xi < 16; xi++) {
+      // S_ξ (O × C) += Z_ξ (O × T) · V_ξᵀ (T × C)
+      const [z, v, sum] = [at(Z, xi, O * T), at(V, xi, C * T), at(sums, xi, O * C)];
+      gemm(false, true, O, C, T, z, v, sum, n0 ? 1 : 0);
+    }
+  });
+  forChannels(WINOGRAD_FILTER_GRAD, [sums, dW], [O * C], O * C);
+}
+
+/**
+ * Runs `body` on each chunk of the images (`count` images from `n0`, `T` tiles) with the
+ * chunk's input transformed into `V` (`16 × C × T`) and scratch `M` for `16 × O × T`.
+ */
+function eachChunk(
+  x: FloatArray,
+  images: number,
+  C: number,
+  H: number,
+  W: number,
+  O: number,
+  body: (n0: number, count: number, T: number, V: Float32Array, M: Float32Array) => void,
+): void {
+  const tilesPerImage = (H / 2) * (W / 2);
+  const chunk = chunkImages(images, 16 * Math.max(C, O) * tilesPerImage);
+  for (let n0 = 0; n0 < images; n0 += chunk) {
+    const count = Math.min(chunk, images - n0), T = count * tilesPerImage;
+    const V = inputs.get(sixteen(C * T)), M = outputs.get(sixteen(O * T));
+    forChannels(WINOGRAD_INPUT, [x.subarray(n0 * C * H * W), V], [C, H, W, T], count * C);
+    body(n0, count, T, V, M);
+  }
+}
+
+/** The `ξ`-th of the 16 matrices of `size` elements in `data` (see `matrixStride`). */
+function at(data: Float32Array, xi: number, size: number): Float32Array {
+  const start = xi * matrixStride(size);
+  return data.subarray(start, start + size);
+}
+
+/** Elements the 16 matrices of `size` elements take. */
+const sixteen = (size: number) => 16 * matrixStride(size);
+
+/**
+ * Images per chunk: as many as keep `perImage` elements each within
+ * {@linkcode CHUNK_ELEMENTS} (at least one), evened out so the last chunk is not a sliver.
+ */
+function chunkImages(images: number, perImage: number): number {
+  const most = Math.max(1, Math.min(images, Math.floor(CHUNK_ELEMENTS / perImage)));
+  return Math.ceil(images / Math.ceil(images / most));
+}
+
+/**
+ * Scratch shared by every layer (they run one at a time), grown to the largest size asked,
+ * from the installed arena so that the threads transform and multiply it in place.
+ */
+class Scratch {
+  #data: Float32Array | null = null;
+  #from: OutputArena | null = null;
+
+  /** `size` elements of the scratch (their contents are whatever the last user left). */
+  get(size: number): Float32Array {
+    const arena = outputArena();
+    if (!this.#data || this.#data.length < size || this.#from !== arena) {
+      if (this.#data) this.#from?.release(this.#data);
+      this.#from = arena;
+      this.#data = arena ? arena.allocate(size) : new Float32Array(size);
+    }
+    return this.#data.subarray(0, size);
+  }
+}
+
+const filters = new Scratch(), inputs = new Scratch(), outputs = new Scratch();
