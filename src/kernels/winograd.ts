@@ -4,13 +4,14 @@
  * over channels become 16 matrix products of `O × C` by `C × tiles`, which {@linkcode gemm}
  * runs. That is 16 multiply-adds per 2 × 2 block and channel pair where the direct sum takes
  * 36, at the price of the transforms (additions only, split over the threads by
- * `forChannels`) and of scratch four times the size of the input.
+ * `forChannels`, in SIMD where the images lie in the shared memory and their width is a
+ * multiple of 8: `wasm/winograd_wat.ts`) and of scratch four times the size of the input.
  *
  * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
  * with the flipped filters) and its weight gradient this way in float32 where
- * {@linkcode winogradApplies}: the layers with many channels on images of 8 × 8 or more, where
- * it measured faster than the direct kernel (the strong recipe's last two stages; the default
- * network's layers are too narrow). The products and transforms run in float32 whatever the
+ * {@linkcode winogradApplies}: the layers with many channels, where it measured faster than the
+ * direct kernels (the last two stages of the strong recipe's network, the last stage of the
+ * default one). The products and transforms run in float32 whatever the
  * arrays' type, so the results agree with the direct sums to float32 rounding, not bit for bit.
  *
  * @module
@@ -31,14 +32,14 @@ import type { FloatArray } from "../tensor.ts";
 /**
  * When `Conv2D` takes this path: at least {@linkcode WINOGRAD_MIN_IN} input channels,
  * {@linkcode WINOGRAD_MIN_PRODUCT} input × output channels and {@linkcode WINOGRAD_MIN_AREA}
- * positions per image. Measured on 2 cores at batch 256, forward and backward ms, direct →
- * Winograd, with the machine otherwise idle: 64→256 on 16 × 16 498, 1142 → 350, 656;
- * 256→256 on 8 × 8 512, 1045 → 359, 784; 128→256 on 8 × 8 266, 652 → 205, 425; 128→128 on
- * 8 × 8 137, 303 → 126, 257. But with 64 → 128 channels it lost (16 × 16: 280, 620 → 344, 623;
- * 8 × 8: 75, 152 → 89, 161), as with 64 → 64 and on 4 × 4 images: there the transforms cost
- * more than the smaller products save.
+ * positions per image. Measured on 2 cores, forward + backward at batch 256, direct →
+ * Winograd, medians of runs alternating the two in one process: 256→256 on 8 × 8 2159 →
+ * 1110 ms, on 4 × 4 302 → 195; 64→256 on 16 × 16 2025 → 1525; 128→128 on 4 × 4 82 → 67;
+ * 64→128 on 16 × 16 569 → 532, on 8 × 8 131 → 124. Narrower layers lost: 64→64 on 16 × 16
+ * 258 → 288, 32→64 on 16 × 16 143 → 197 and on 32 × 32 (batch 128) 277 → 296, 16→32 on
+ * 32 × 32 (batch 128) 77 → 117: there the transforms cost more than the smaller products save.
  */
-export const WINOGRAD_MIN_IN = 64, WINOGRAD_MIN_PRODUCT = 128 * 128, WINOGRAD_MIN_AREA = 64;
+export const WINOGRAD_MIN_IN = 64, WINOGRAD_MIN_PRODUCT = 64 * 128, WINOGRAD_MIN_AREA = 16;
 
 /**
  * Elements of a chunk's transformed input or output (`16 × channels × tiles`) the products

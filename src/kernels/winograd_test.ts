@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { Conv2D } from "../nn/conv2d.ts";
 import { Rng } from "../random.ts";
 import { maxAbsDiff, type Tensor, tensor, zeros } from "../tensor.ts";
-import { useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
+import { WINOGRAD_DELTA, WINOGRAD_INPUT, WINOGRAD_OUTPUT } from "./channel_kernels.ts";
+import { FastGemm, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 import { winogradApplies, winogradConv2d, winogradWeightGrad } from "./winograd.ts";
+import {
+  matrixStride,
+  winogradDelta,
+  winogradInput,
+  winogradOutput,
+} from "./winograd_transforms.ts";
 
 /** A float64 Conv2D (3 × 3, padding 1, no bias) to check against: the direct sums. */
 function reference(C: number, O: number, rng: Rng): Conv2D {
@@ -72,10 +79,48 @@ Deno.test("winogradApplies picks float32 3 × 3 stride-1 layers of even size wit
   assert.ok(winogradApplies("float32", 128, 128, 8, 8, k3, one, one));
   assert.ok(!winogradApplies("float64", 128, 128, 8, 8, k3, one, one), "float64 stays direct");
   assert.ok(!winogradApplies("float32", 32, 512, 8, 8, k3, one, one), "few input channels");
-  assert.ok(!winogradApplies("float32", 64, 128, 8, 8, k3, one, one), "few output channels");
-  assert.ok(!winogradApplies("float32", 128, 128, 4, 4, k3, one, one), "a small image");
+  assert.ok(winogradApplies("float32", 64, 128, 4, 4, k3, one, one));
+  assert.ok(!winogradApplies("float32", 64, 64, 8, 8, k3, one, one), "few output channels");
+  assert.ok(!winogradApplies("float32", 128, 128, 2, 2, k3, one, one), "a small image");
   assert.ok(!winogradApplies("float32", 128, 128, 9, 9, k3, one, one), "odd size");
   assert.ok(!winogradApplies("float32", 128, 128, 8, 8, k3, [2, 2], one), "stride 2");
   assert.ok(!winogradApplies("float32", 128, 128, 8, 8, k3, one, [0, 0]), "no padding");
   assert.ok(!winogradApplies("float32", 128, 128, 8, 8, [5, 5], one, one), "a 5 × 5 window");
+});
+
+Deno.test("the transforms in the shared memory (SIMD where the width is a multiple of 8) equal the TypeScript loops", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    const rng = new Rng(22);
+    // images, channels, H, W: SIMD rows of one and of several groups of four tiles, a row
+    // of tiles at the top and bottom edges only, and a width the SIMD code leaves to the loops.
+    for (const [images, rows, H, W] of [[3, 5, 8, 8], [2, 3, 6, 16], [2, 2, 2, 32], [2, 3, 4, 6]]) {
+      const T = images * (H / 2) * (W / 2), size = images * rows * H * W;
+      const matrices = 16 * matrixStride(rows * T);
+      const shared = (n: number) => fast.allocate(n);
+      const fill = (a: Float32Array) => a.forEach((_, i) => a[i] = rng.normal());
+      const close = (got: Float32Array, want: Float32Array, what: string) => {
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+        assert.ok(worst < 1e-5, `${images}×${rows}×${H}×${W} ${what}: off by ${worst}`);
+      };
+      const X = shared(size), M = shared(matrices);
+      fill(X);
+      fill(M);
+      const V = shared(matrices), want = new Float32Array(matrices);
+      assert.ok(fast.forChannels(WINOGRAD_INPUT, [X, V], [rows, H, W, T], images * rows));
+      winogradInput(X.slice(), 0, want, 0, rows, H, W, T, 0, images * rows);
+      close(V, want, "input");
+      const Z = shared(matrices), wantZ = new Float32Array(matrices);
+      assert.ok(fast.forChannels(WINOGRAD_DELTA, [X, Z], [rows, H, W, T], images * rows));
+      winogradDelta(X.slice(), 0, wantZ, 0, rows, H, W, T, 0, images * rows);
+      close(Z, wantZ, "delta");
+      const Y = shared(size), wantY = new Float32Array(size);
+      assert.ok(fast.forChannels(WINOGRAD_OUTPUT, [M, Y], [rows, H, W, T], images * rows));
+      winogradOutput(M.slice(), 0, wantY, 0, rows, H, W, T, 0, images * rows);
+      close(Y, wantY, "output");
+    }
+  } finally {
+    fast.close();
+  }
 });
