@@ -217,11 +217,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const save = () =>
     saveCheckpoint(files.checkpoint, { model, optimizer, metadata: { config, ...state } });
 
-  log(
-    `Training ${config.arch} ${config.widths.join("-")} (${countParameters(model)} parameters, ` +
-      `${(macsPerImage(config) / 1e6).toFixed(0)}M multiply-adds per image) on ${train.length} ` +
-      `images for ${config.epochs} epochs of ${perEpoch} batches of ${config.batchSize}.`,
-  );
+  // A finished run goes straight to the test and the export; there is nothing to announce.
+  if (state.epoch < config.epochs) {
+    log(
+      `Training ${config.arch} ${config.widths.join("-")} (${countParameters(model)} parameters, ` +
+        `${(macsPerImage(config) / 1e6).toFixed(0)}M multiply-adds per image) on ${train.length} ` +
+        `images for ${config.epochs} epochs of ${perEpoch} batches of ${config.batchSize}.`,
+    );
+  }
 
   const showBar = options.progress ?? Deno.stderr.isTerminal();
   let turned = performance.now();

@@ -164,6 +164,7 @@ Deno.test("resuming a finished run trains no more and says so", async () => {
   assert.equal(again.history.length, 4);
   assert.ok(lines.some((l) => l.endsWith("has finished its 4 epochs; nothing is left to train.")));
   assert.ok(!lines.some((l) => l.startsWith("Resuming")), lines.join("\n"));
+  assert.ok(!lines.some((l) => l.startsWith("Training")), lines.join("\n"));
 });
 
 Deno.test("a diverging loss stops the run and keeps the last good checkpoint", async () => {
