@@ -19,6 +19,11 @@
 
 import type { FloatArray } from "../tensor.ts";
 import {
+  winograd4Delta,
+  winograd4Filter,
+  winograd4FilterGrad,
+  winograd4Input,
+  winograd4Output,
   winogradDelta,
   winogradFilter,
   winogradFilterGrad,
@@ -252,18 +257,56 @@ function bits(a: ChannelArray): Int32Array {
   return a instanceof Int32Array ? a : new Int32Array(a.buffer, a.byteOffset, a.length);
 }
 
-/**
- * The loops by number (`forChannels` in `arena.ts`, and a Worker's share of one): each gets
- * its arrays, their offsets (0 for whole arrays; positions in a view of the shared memory on a
- * Worker), its other integers and its range.
- */
-export const CHANNEL_KERNELS: ((
+/** A loop of {@linkcode CHANNEL_KERNELS}: its arrays, their offsets, its integers, its range. */
+type ChannelKernel = (
   x: ChannelArray[],
   at: ArrayLike<number>,
   a: ArrayLike<number>,
   lo: number,
   hi: number,
-) => void)[] = [
+) => void;
+
+/** A Winograd transform over image planes (`winograd_transforms.ts`) as a channel loop. */
+function planes(
+  transform: (
+    a: FloatArray,
+    a0: number,
+    b: FloatArray,
+    b0: number,
+    rows: number,
+    H: number,
+    W: number,
+    T: number,
+    p0: number,
+    p1: number,
+  ) => void,
+): ChannelKernel {
+  return (x, at, a, lo, hi) =>
+    transform(x[0] as FloatArray, at[0], x[1] as FloatArray, at[1], a[0], a[1], a[2], a[3], lo, hi);
+}
+
+/** A Winograd transform over filters (`winograd_transforms.ts`) as a channel loop. */
+function filters(
+  transform: (
+    a: FloatArray,
+    a0: number,
+    b: FloatArray,
+    b0: number,
+    filters: number,
+    f0: number,
+    f1: number,
+  ) => void,
+): ChannelKernel {
+  return (x, at, a, lo, hi) =>
+    transform(x[0] as FloatArray, at[0], x[1] as FloatArray, at[1], a[0], lo, hi);
+}
+
+/**
+ * The loops by number (`forChannels` in `arena.ts`, and a Worker's share of one): each gets
+ * its arrays, their offsets (0 for whole arrays; positions in a view of the shared memory on a
+ * Worker), its other integers and its range.
+ */
+export const CHANNEL_KERNELS: ChannelKernel[] = [
   (x, at, a, lo, hi) => {
     const [X, Y, P] = x as [FloatArray, FloatArray, Float64Array];
     batchNormForward(X, at[0], Y, at[1], P, at[2], a[0], a[1], a[2], a[3] === 1, lo, hi);
@@ -297,26 +340,16 @@ export const CHANNEL_KERNELS: ((
     const [D, argmax, DX] = x as [FloatArray, Int32Array, FloatArray];
     maxPool2x2Backward(D, at[0], argmax, at[1], DX, at[2], a[0], a[1], a[2], lo, hi);
   },
-  (x, at, a, lo, hi) => {
-    const [X, V] = x as [FloatArray, FloatArray];
-    winogradInput(X, at[0], V, at[1], a[0], a[1], a[2], a[3], lo, hi);
-  },
-  (x, at, a, lo, hi) => {
-    const [M, Y] = x as [FloatArray, FloatArray];
-    winogradOutput(M, at[0], Y, at[1], a[0], a[1], a[2], a[3], lo, hi);
-  },
-  (x, at, a, lo, hi) => {
-    const [D, Z] = x as [FloatArray, FloatArray];
-    winogradDelta(D, at[0], Z, at[1], a[0], a[1], a[2], a[3], lo, hi);
-  },
-  (x, at, a, lo, hi) => {
-    const [W, U] = x as [FloatArray, FloatArray];
-    winogradFilter(W, at[0], U, at[1], a[0], lo, hi);
-  },
-  (x, at, a, lo, hi) => {
-    const [M, dW] = x as [FloatArray, FloatArray];
-    winogradFilterGrad(M, at[0], dW, at[1], a[0], lo, hi);
-  },
+  planes(winogradInput),
+  planes(winogradOutput),
+  planes(winogradDelta),
+  filters(winogradFilter),
+  filters(winogradFilterGrad),
+  planes(winograd4Input),
+  planes(winograd4Output),
+  planes(winograd4Delta),
+  filters(winograd4Filter),
+  filters(winograd4FilterGrad),
 ];
 
 /** {@linkcode CHANNEL_KERNELS}' numbers. */
@@ -329,4 +362,9 @@ export const BATCH_NORM_FORWARD = 0,
   WINOGRAD_OUTPUT = 6,
   WINOGRAD_DELTA = 7,
   WINOGRAD_FILTER = 8,
-  WINOGRAD_FILTER_GRAD = 9;
+  WINOGRAD_FILTER_GRAD = 9,
+  WINOGRAD4_INPUT = 10,
+  WINOGRAD4_OUTPUT = 11,
+  WINOGRAD4_DELTA = 12,
+  WINOGRAD4_FILTER = 13,
+  WINOGRAD4_FILTER_GRAD = 14;

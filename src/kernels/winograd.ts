@@ -1,24 +1,34 @@
 /**
- * A 3 × 3 stride-1 convolution with padding 1 by Winograd's F(2×2, 3×3): each image's 2 × 2
- * output blocks come from transformed 4 × 4 patches (`winograd_transforms.ts`), and the sums
- * over channels become 16 matrix products of `O × C` by `C × tiles`, which {@linkcode gemm}
- * runs. That is 16 multiply-adds per 2 × 2 block and channel pair where the direct sum takes
- * 36, at the price of the transforms (additions only, split over the threads by
- * `forChannels`, in SIMD where the images lie in the shared memory and their width is a
- * multiple of 8: `wasm/winograd_wat.ts`) and of scratch four times the size of the input.
+ * A 3 × 3 stride-1 convolution with padding 1 by Winograd's minimal filtering: F(4×4, 3×3)
+ * where the image's sizes are multiples of 4, else F(2×2, 3×3). Each image's 4 × 4 (or
+ * 2 × 2) output blocks come from transformed 6 × 6 (or 4 × 4) patches
+ * (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix products of
+ * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and
+ * channel pair where the direct sum takes 144 (16 per 2 × 2 block against 36). The price is
+ * the transforms (split over the threads by `forChannels`; F(2×2)'s in SIMD where the images
+ * lie in the shared memory and their width is a multiple of 8, `wasm/winograd_wat.ts`) and
+ * scratch 2.25 (or 4) times the size of the input.
  *
  * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
  * with the flipped filters) and its weight gradient this way in float32 where
- * {@linkcode winogradApplies}: the layers with many channels, where it measured faster than the
- * direct kernels (the last two stages of the strong recipe's network, the last stage of the
- * default one). The products and transforms run in float32 whatever the
- * arrays' type, so the results agree with the direct sums to float32 rounding, not bit for bit.
+ * {@linkcode winogradApplies}: the layers with 64 input channels or more, where it measured
+ * faster than the direct kernels. The products and transforms run in float32 whatever the
+ * arrays' type. F(4×4)'s transforms scale values by up to 8 and down to 1/24, so its
+ * rounding is larger: 256 → 256 channels on 8 × 8 images, the forward pass was off by
+ * 1.6·10⁻⁵ of the largest output where float32 sums in order were off by 1.8·10⁻⁶ and
+ * F(2×2) by 5·10⁻⁷ (the weight gradient: 1.2·10⁻⁶ and 1·10⁻⁷), far below what training
+ * notices.
  *
  * @module
  */
 
 import { forChannels, type OutputArena, outputArena } from "./arena.ts";
 import {
+  WINOGRAD4_DELTA,
+  WINOGRAD4_FILTER,
+  WINOGRAD4_FILTER_GRAD,
+  WINOGRAD4_INPUT,
+  WINOGRAD4_OUTPUT,
   WINOGRAD_DELTA,
   WINOGRAD_FILTER,
   WINOGRAD_FILTER_GRAD,
@@ -32,14 +42,56 @@ import type { FloatArray } from "../tensor.ts";
 /**
  * When `Conv2D` takes this path: at least {@linkcode WINOGRAD_MIN_IN} input channels,
  * {@linkcode WINOGRAD_MIN_PRODUCT} input × output channels and {@linkcode WINOGRAD_MIN_AREA}
- * positions per image. Measured on 2 cores, forward + backward at batch 256, direct →
- * Winograd, medians of runs alternating the two in one process: 256→256 on 8 × 8 2159 →
- * 1110 ms, on 4 × 4 302 → 195; 64→256 on 16 × 16 2025 → 1525; 128→128 on 4 × 4 82 → 67;
- * 64→128 on 16 × 16 569 → 532, on 8 × 8 131 → 124. Narrower layers lost: 64→64 on 16 × 16
- * 258 → 288, 32→64 on 16 × 16 143 → 197 and on 32 × 32 (batch 128) 277 → 296, 16→32 on
- * 32 × 32 (batch 128) 77 → 117: there the transforms cost more than the smaller products save.
+ * positions per image. Measured on 2 cores, forward + backward at batch 256, medians of runs
+ * alternating two versions in one process (the machine's speed drifts between runs, so
+ * compare within a pair): direct → F(2×2): 256→256 on 8 × 8 2159 → 1110 ms, 64→256 on
+ * 16 × 16 2025 → 1525; F(2×2) → F(4×4): 256→256 on 8 × 8 1101 → 879, on 4 × 4 369 → 274,
+ * 64→256 on 16 × 16 1630 → 1490, 128→128 on 8 × 8 399 → 347, 64→128 on 8 × 8 274 → 231;
+ * direct → F(4×4): 64→64 on 16 × 16 400 → 316, on 8 × 8 119 → 126. With fewer input channels
+ * it lost (32→64 on 32 × 32, batch 128: 470 → 586; 32→32 on 16 × 16 133 → 193): the
+ * products over 32 channels are too short to run fast, and the transforms cost more than they
+ * save.
  */
-export const WINOGRAD_MIN_IN = 64, WINOGRAD_MIN_PRODUCT = 64 * 128, WINOGRAD_MIN_AREA = 16;
+export const WINOGRAD_MIN_IN = 64, WINOGRAD_MIN_PRODUCT = 64 * 64, WINOGRAD_MIN_AREA = 16;
+
+/**
+ * One of the two algorithms: F(`tile`×`tile`, 3×3) with `positions` = (tile + 2)² transformed
+ * values per tile, and its transforms' numbers in `channel_kernels.ts`.
+ */
+interface Variant {
+  tile: number;
+  positions: number;
+  input: number;
+  output: number;
+  delta: number;
+  filter: number;
+  filterGrad: number;
+}
+
+const F2: Variant = {
+  tile: 2,
+  positions: 16,
+  input: WINOGRAD_INPUT,
+  output: WINOGRAD_OUTPUT,
+  delta: WINOGRAD_DELTA,
+  filter: WINOGRAD_FILTER,
+  filterGrad: WINOGRAD_FILTER_GRAD,
+};
+
+const F4: Variant = {
+  tile: 4,
+  positions: 36,
+  input: WINOGRAD4_INPUT,
+  output: WINOGRAD4_OUTPUT,
+  delta: WINOGRAD4_DELTA,
+  filter: WINOGRAD4_FILTER,
+  filterGrad: WINOGRAD4_FILTER_GRAD,
+};
+
+/** The algorithm for `H × W` images: F(4×4) where both are multiples of 4, else F(2×2). */
+function variant(H: number, W: number): Variant {
+  return H % 4 === 0 && W % 4 === 0 ? F4 : F2;
+}
 
 /**
  * Elements of a chunk's transformed input or output (`16 × channels × tiles`) the products
@@ -94,14 +146,14 @@ export function winogradConv2d(
   O: number,
   y: FloatArray,
 ): void {
-  const U = filters.get(sixteen(O * C));
-  forChannels(WINOGRAD_FILTER, [w, U], [O * C], O * C);
-  eachChunk(x, images, C, H, W, O, (n0, count, T, V, M) => {
-    for (let xi = 0; xi < 16; xi++) {
+  const v = variant(H, W), U = filters.get(v.positions * matrixStride(O * C));
+  forChannels(v.filter, [w, U], [O * C], O * C);
+  eachChunk(v, x, images, C, H, W, O, (n0, count, T, V, M) => {
+    for (let xi = 0; xi < v.positions; xi++) {
       // M_ξ (O × T) = U_ξ (O × C) · V_ξ (C × T)
       gemm(false, false, O, T, C, at(U, xi, O * C), at(V, xi, C * T), at(M, xi, O * T), 0);
     }
-    forChannels(WINOGRAD_OUTPUT, [M, y.subarray(n0 * O * H * W)], [O, H, W, T], count * O);
+    forChannels(v.output, [M, y.subarray(n0 * O * H * W)], [O, H, W, T], count * O);
   });
 }
 
@@ -125,23 +177,25 @@ export function winogradWeightGrad(
   O: number,
   dW: FloatArray,
 ): void {
-  const sums = filters.get(sixteen(O * C));
-  eachChunk(x, images, C, H, W, O, (n0, count, T, V, Z) => {
-    forChannels(WINOGRAD_DELTA, [delta.subarray(n0 * O * H * W), Z], [O, H, W, T], count * O);
-    for (let xi = 0; xi < 16; xi++) {
+  const v = variant(H, W), sums = filters.get(v.positions * matrixStride(O * C));
+  eachChunk(v, x, images, C, H, W, O, (n0, count, T, V, Z) => {
+    forChannels(v.delta, [delta.subarray(n0 * O * H * W), Z], [O, H, W, T], count * O);
+    for (let xi = 0; xi < v.positions; xi++) {
       // S_ξ (O × C) += Z_ξ (O × T) · V_ξᵀ (T × C)
-      const [z, v, sum] = [at(Z, xi, O * T), at(V, xi, C * T), at(sums, xi, O * C)];
-      gemm(false, true, O, C, T, z, v, sum, n0 ? 1 : 0);
+      const [z, vt, sum] = [at(Z, xi, O * T), at(V, xi, C * T), at(sums, xi, O * C)];
+      gemm(false, true, O, C, T, z, vt, sum, n0 ? 1 : 0);
     }
   });
-  forChannels(WINOGRAD_FILTER_GRAD, [sums, dW], [O * C], O * C);
+  forChannels(v.filterGrad, [sums, dW], [O * C], O * C);
 }
 
 /**
  * Runs `body` on each chunk of the images (`count` images from `n0`, `T` tiles) with the
- * chunk's input transformed into `V` (`16 × C × T`) and scratch `M` for `16 × O × T`.
+ * chunk's input transformed into `V` (`positions × C × T`) and scratch `M` for
+ * `positions × O × T`.
  */
 function eachChunk(
+  v: Variant,
   x: FloatArray,
   images: number,
   C: number,
@@ -150,24 +204,22 @@ function eachChunk(
   O: number,
   body: (n0: number, count: number, T: number, V: Float32Array, M: Float32Array) => void,
 ): void {
-  const tilesPerImage = (H / 2) * (W / 2);
-  const chunk = chunkImages(images, 16 * Math.max(C, O) * tilesPerImage);
+  const tilesPerImage = (H / v.tile) * (W / v.tile);
+  const chunk = chunkImages(images, v.positions * Math.max(C, O) * tilesPerImage);
   for (let n0 = 0; n0 < images; n0 += chunk) {
     const count = Math.min(chunk, images - n0), T = count * tilesPerImage;
-    const V = inputs.get(sixteen(C * T)), M = outputs.get(sixteen(O * T));
-    forChannels(WINOGRAD_INPUT, [x.subarray(n0 * C * H * W), V], [C, H, W, T], count * C);
+    const V = inputs.get(v.positions * matrixStride(C * T));
+    const M = outputs.get(v.positions * matrixStride(O * T));
+    forChannels(v.input, [x.subarray(n0 * C * H * W), V], [C, H, W, T], count * C);
     body(n0, count, T, V, M);
   }
 }
 
-/** The `ξ`-th of the 16 matrices of `size` elements in `data` (see `matrixStride`). */
+/** The `ξ`-th of the transformed matrices of `size` elements in `data` (see `matrixStride`). */
 function at(data: Float32Array, xi: number, size: number): Float32Array {
   const start = xi * matrixStride(size);
   return data.subarray(start, start + size);
 }
-
-/** Elements the 16 matrices of `size` elements take. */
-const sixteen = (size: number) => 16 * matrixStride(size);
 
 /**
  * Images per chunk: as many as keep `perImage` elements each within

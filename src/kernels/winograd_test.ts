@@ -29,8 +29,10 @@ function relative(got: Float32Array, want: Tensor): number {
 // non-square images, several chunks (64 channels of 32 × 32 is 2^18 transformed elements an
 // image, so 20 images take two) and channel counts that are not multiples of anything.
 const CASES: [number, number, number, number, number][] = [
-  // images, C, O, H, W
+  // images, C, O, H, W: F(2×2) unless both sizes are multiples of 4
   [2, 3, 5, 4, 6],
+  [2, 3, 5, 4, 8],
+  [2, 4, 3, 12, 4],
   [3, 7, 4, 8, 8],
   [20, 64, 5, 32, 32],
   [1, 1, 1, 2, 2],
@@ -80,7 +82,8 @@ Deno.test("winogradApplies picks float32 3 × 3 stride-1 layers of even size wit
   assert.ok(!winogradApplies("float64", 128, 128, 8, 8, k3, one, one), "float64 stays direct");
   assert.ok(!winogradApplies("float32", 32, 512, 8, 8, k3, one, one), "few input channels");
   assert.ok(winogradApplies("float32", 64, 128, 4, 4, k3, one, one));
-  assert.ok(!winogradApplies("float32", 64, 64, 8, 8, k3, one, one), "few output channels");
+  assert.ok(winogradApplies("float32", 64, 64, 16, 16, k3, one, one));
+  assert.ok(!winogradApplies("float32", 64, 32, 8, 8, k3, one, one), "few output channels");
   assert.ok(!winogradApplies("float32", 128, 128, 2, 2, k3, one, one), "a small image");
   assert.ok(!winogradApplies("float32", 128, 128, 9, 9, k3, one, one), "odd size");
   assert.ok(!winogradApplies("float32", 128, 128, 8, 8, k3, [2, 2], one), "stride 2");

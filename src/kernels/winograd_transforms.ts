@@ -1,7 +1,8 @@
 /**
- * The transforms of Winograd's minimal filtering F(2×2, 3×3) (Lavin & Gray, "Fast Algorithms
- * for Convolutional Neural Networks", 2016), over a range of planes or filters so that the
- * fast GEMM's threads can split them (`CHANNEL_KERNELS` in `channel_kernels.ts`).
+ * The transforms of Winograd's minimal filtering F(2×2, 3×3) and F(4×4, 3×3) (Lavin & Gray,
+ * "Fast Algorithms for Convolutional Neural Networks", 2016), over a range of planes or
+ * filters so that the fast GEMM's threads can split them (`CHANNEL_KERNELS` in
+ * `channel_kernels.ts`).
  *
  * A 3 × 3 stride-1 cross-correlation with padding 1 gives each 2 × 2 block of outputs from a
  * 4 × 4 patch `d` of the input as `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`: 16 multiplies where the
@@ -16,14 +17,16 @@
  *      [0  1  0 −1]         [0    0    1 ]
  * ```
  *
- * The weight gradient follows by the chain rule: `∂L/∂g = Gᵀ [Σ_tiles (A δ Aᵀ) ⊙ (Bᵀ d B)] G`
- * for the output gradient `δ` of each 2 × 2 block.
+ * F(4×4, 3×3) (further down) is the same with 6 × 6 patches and 36 positions for each 4 × 4
+ * block (144 multiplies direct). The weight gradient follows by the chain rule:
+ * `∂L/∂g = Gᵀ [Σ_tiles (A δ Aᵀ) ⊙ (Bᵀ d B)] G` for the output gradient `δ` of each block.
  *
- * Transformed data is laid out `(16, rows, T)`: position `ξ`, then channel, then tile `t`, the
- * tiles of image `n` at `n·tilesPerImage + ty·(W/2) + tx`; each `ξ` is then a dense
- * `rows × T` matrix. Transformed filters are `(16, O, C)`. The 16 matrices lie
+ * Transformed data is laid out `(positions, rows, T)`: position `ξ`, then channel, then tile
+ * `t`, the tiles of image `n` at `n·tilesPerImage + ty·tilesPerRow + tx`; each `ξ` is then a
+ * dense `rows × T` matrix. Transformed filters are `(positions, O, C)`. The matrices lie
  * {@linkcode matrixStride} elements apart rather than back to back: a transform writes (or
- * reads) all 16 at once, and 16 streams a power of two apart would share a handful of cache sets.
+ * reads) all of them at once, and streams a power of two apart would share a handful of cache
+ * sets.
  *
  * @module
  */
@@ -271,5 +274,233 @@ export function winogradFilterGrad(
     dW[g] = a0 + (a1 + a2) / 2, dW[g + 1] = (a1 - a2) / 2, dW[g + 2] = (a1 + a2) / 2 + a3;
     dW[g + 3] = b0 + (b1 + b2) / 2, dW[g + 4] = (b1 - b2) / 2, dW[g + 5] = (b1 + b2) / 2 + b3;
     dW[g + 6] = c0 + (c1 + c2) / 2, dW[g + 7] = (c1 - c2) / 2, dW[g + 8] = (c1 + c2) / 2 + c3;
+  }
+}
+
+// F(4×4, 3×3): each 4 × 4 block of outputs from a 6 × 6 patch, 36 products where the direct
+// sum takes 144 (Lavin & Gray's matrices for the points 0, ±1, ±2, ∞):
+//
+//   Bᵀ = [4  0 −5  0  1  0]   G = [ 1/4     0     0 ]   Aᵀ = [1  1  1  1  1  0]
+//        [0 −4 −4  1  1  0]       [−1/6  −1/6  −1/6]        [0  1 −1  2 −2  0]
+//        [0  4 −4 −1  1  0]       [−1/6   1/6  −1/6]        [0  1  1  4  4  0]
+//        [0 −2 −1  2  1  0]       [1/24  1/12   1/6]        [0  1 −1  8 −8  1]
+//        [0  2 −1 −2  1  0]       [1/24 −1/12   1/6]
+//        [0  4  0 −5  0  1]       [ 0     0     1  ]
+//
+// Each 2-D transform is the 1-D one down the columns, then along the rows. The 1-D ones read
+// `n` values of `a` from `i` at stride `s` and write theirs to `b` from `j` at stride `t`.
+
+/** Bᵀ d for 6 values. */
+function inputLine(a: FloatArray, i: number, s: number, b: FloatArray, j: number, t: number) {
+  const d0 = a[i], d1 = a[i + s], d2 = a[i + 2 * s], d3 = a[i + 3 * s], d4 = a[i + 4 * s];
+  const d5 = a[i + 5 * s];
+  b[j] = 4 * d0 - 5 * d2 + d4;
+  b[j + t] = d3 + d4 - 4 * (d1 + d2);
+  b[j + 2 * t] = d4 - d3 + 4 * (d1 - d2);
+  b[j + 3 * t] = d4 - d2 + 2 * (d3 - d1);
+  b[j + 4 * t] = d4 - d2 + 2 * (d1 - d3);
+  b[j + 5 * t] = 4 * d1 - 5 * d3 + d5;
+}
+
+/** Aᵀ m for 6 values (4 out). */
+function outputLine(a: FloatArray, i: number, s: number, b: FloatArray, j: number, t: number) {
+  const m0 = a[i], m1 = a[i + s], m2 = a[i + 2 * s], m3 = a[i + 3 * s], m4 = a[i + 4 * s];
+  const m5 = a[i + 5 * s];
+  const p = m1 + m2, q = m1 - m2, r = m3 + m4, u = m3 - m4;
+  b[j] = m0 + p + r;
+  b[j + t] = q + 2 * u;
+  b[j + 2 * t] = p + 4 * r;
+  b[j + 3 * t] = q + 8 * u + m5;
+}
+
+/** A δ for 4 values (6 out). */
+function deltaLine(a: FloatArray, i: number, s: number, b: FloatArray, j: number, t: number) {
+  const d0 = a[i], d1 = a[i + s], d2 = a[i + 2 * s], d3 = a[i + 3 * s];
+  const even = d0 + d2, odd = d1 + d3, even4 = d0 + 4 * d2, odd4 = 2 * d1 + 8 * d3;
+  b[j] = d0;
+  b[j + t] = even + odd;
+  b[j + 2 * t] = even - odd;
+  b[j + 3 * t] = even4 + odd4;
+  b[j + 4 * t] = even4 - odd4;
+  b[j + 5 * t] = d3;
+}
+
+/** G g for 3 values (6 out). */
+function filterLine(a: FloatArray, i: number, s: number, b: FloatArray, j: number, t: number) {
+  const g0 = a[i], g1 = a[i + s], g2 = a[i + 2 * s];
+  const outer = g0 + g2, outer24 = g0 / 24 + g2 / 6;
+  b[j] = g0 / 4;
+  b[j + t] = -(outer + g1) / 6;
+  b[j + 2 * t] = -(outer - g1) / 6;
+  b[j + 3 * t] = outer24 + g1 / 12;
+  b[j + 4 * t] = outer24 - g1 / 12;
+  b[j + 5 * t] = g2;
+}
+
+/** Gᵀ m for 6 values (3 out). */
+function filterGradLine(a: FloatArray, i: number, s: number, b: FloatArray, j: number, t: number) {
+  const m0 = a[i], m1 = a[i + s], m2 = a[i + 2 * s], m3 = a[i + 3 * s], m4 = a[i + 4 * s];
+  const m5 = a[i + 5 * s];
+  b[j] = m0 / 4 - (m1 + m2) / 6 + (m3 + m4) / 24;
+  b[j + t] = (m2 - m1) / 6 + (m3 - m4) / 12;
+  b[j + 2 * t] = (m3 + m4 - m1 - m2) / 6 + m5;
+}
+
+/**
+ * {@linkcode winogradInput} for F(4×4, 3×3): `V[ξ, c, t] = (Bᵀ d B)[ξ]` (36 positions) for the
+ * 6 × 6 patch under each 4 × 4 output block; `H` and `W` multiples of 4.
+ *
+ * @example
+ * ```ts
+ * winograd4Input(X, 0, V, 0, C, 8, 8, images * 4, 0, images * C);
+ * ```
+ */
+export function winograd4Input(
+  X: FloatArray,
+  x0: number,
+  V: FloatArray,
+  v0: number,
+  C: number,
+  H: number,
+  W: number,
+  T: number,
+  p0: number,
+  p1: number,
+): void {
+  const PW = W + 2, tilesPerImage = (H / 4) * (W / 4), step = matrixStride(C * T);
+  const pad = new Float64Array((H + 2) * PW), tmp = new Float64Array(36);
+  for (let p = p0; p < p1; p++) {
+    const n = Math.floor(p / C), c = p - n * C;
+    for (let i = 0, from = x0 + p * H * W; i < H; i++, from += W) {
+      for (let j = 0, to = (i + 1) * PW + 1; j < W; j++) pad[to + j] = X[from + j];
+    }
+    let out = v0 + c * T + n * tilesPerImage;
+    for (let ty = 0; ty < H; ty += 4) {
+      for (let tx = 0; tx < W; tx += 4, out++) {
+        const corner = ty * PW + tx;
+        for (let j = 0; j < 6; j++) inputLine(pad, corner + j, PW, tmp, j, 6);
+        for (let i = 0; i < 6; i++) inputLine(tmp, 6 * i, 1, V, out + 6 * i * step, step);
+      }
+    }
+  }
+}
+
+/**
+ * {@linkcode winogradOutput} for F(4×4, 3×3): `Y = Aᵀ m A` for each 4 × 4 block of planes
+ * `[p0, p1)` of `Y`.
+ *
+ * @example
+ * ```ts
+ * winograd4Output(M, 0, Y, 0, O, 8, 8, images * 4, 0, images * O);
+ * ```
+ */
+export function winograd4Output(
+  M: FloatArray,
+  m0: number,
+  Y: FloatArray,
+  y0: number,
+  O: number,
+  H: number,
+  W: number,
+  T: number,
+  p0: number,
+  p1: number,
+): void {
+  const tilesPerImage = (H / 4) * (W / 4), step = matrixStride(O * T);
+  const tmp = new Float64Array(24);
+  for (let p = p0; p < p1; p++) {
+    const n = Math.floor(p / O), o = p - n * O;
+    let at = m0 + o * T + n * tilesPerImage;
+    for (let ty = 0; ty < H; ty += 4) {
+      for (let tx = 0; tx < W; tx += 4, at++) {
+        for (let j = 0; j < 6; j++) outputLine(M, at + j * step, 6 * step, tmp, j, 6);
+        const corner = y0 + p * H * W + ty * W + tx;
+        for (let i = 0; i < 4; i++) outputLine(tmp, 6 * i, 1, Y, corner + i * W, 1);
+      }
+    }
+  }
+}
+
+/**
+ * {@linkcode winogradDelta} for F(4×4, 3×3): `Z[ξ, o, t] = (A δ Aᵀ)[ξ]` for each 4 × 4 block
+ * `δ` of output gradient.
+ *
+ * @example
+ * ```ts
+ * winograd4Delta(D, 0, Z, 0, O, 8, 8, images * 4, 0, images * O);
+ * ```
+ */
+export function winograd4Delta(
+  D: FloatArray,
+  d0: number,
+  Z: FloatArray,
+  z0: number,
+  O: number,
+  H: number,
+  W: number,
+  T: number,
+  p0: number,
+  p1: number,
+): void {
+  const tilesPerImage = (H / 4) * (W / 4), step = matrixStride(O * T);
+  const tmp = new Float64Array(24);
+  for (let p = p0; p < p1; p++) {
+    const n = Math.floor(p / O), o = p - n * O;
+    let out = z0 + o * T + n * tilesPerImage;
+    for (let ty = 0; ty < H; ty += 4) {
+      for (let tx = 0; tx < W; tx += 4, out++) {
+        const corner = d0 + p * H * W + ty * W + tx;
+        for (let j = 0; j < 4; j++) deltaLine(D, corner + j, W, tmp, j, 4);
+        for (let i = 0; i < 6; i++) deltaLine(tmp, 4 * i, 1, Z, out + 6 * i * step, step);
+      }
+    }
+  }
+}
+
+/**
+ * {@linkcode winogradFilter} for F(4×4, 3×3): `U[ξ, o, c] = (G g Gᵀ)[ξ]`, 36 positions.
+ *
+ * @example
+ * ```ts
+ * winograd4Filter(W, 0, U, 0, O * C, 0, O * C);
+ * ```
+ */
+export function winograd4Filter(
+  Wt: FloatArray,
+  w0: number,
+  U: FloatArray,
+  u0: number,
+  filters: number,
+  f0: number,
+  f1: number,
+): void {
+  const step = matrixStride(filters), tmp = new Float64Array(18);
+  for (let f = f0; f < f1; f++) {
+    for (let j = 0; j < 3; j++) filterLine(Wt, w0 + 9 * f + j, 3, tmp, j, 3);
+    for (let i = 0; i < 6; i++) filterLine(tmp, 3 * i, 1, U, u0 + f + 6 * i * step, step);
+  }
+}
+
+/**
+ * {@linkcode winogradFilterGrad} for F(4×4, 3×3): `dW[f] = Gᵀ m G` from the 36 summed values.
+ *
+ * @example
+ * ```ts
+ * winograd4FilterGrad(M, 0, dW, 0, O * C, 0, O * C);
+ * ```
+ */
+export function winograd4FilterGrad(
+  M: FloatArray,
+  m0: number,
+  dW: FloatArray,
+  w0: number,
+  filters: number,
+  f0: number,
+  f1: number,
+): void {
+  const step = matrixStride(filters), tmp = new Float64Array(18);
+  for (let f = f0; f < f1; f++) {
+    for (let j = 0; j < 6; j++) filterGradLine(M, m0 + f + j * step, 6 * step, tmp, j, 6);
+    for (let i = 0; i < 3; i++) filterGradLine(tmp, 6 * i, 1, dW, w0 + 9 * f + 3 * i, 1);
   }
 }

@@ -6,7 +6,7 @@
  * the fast kernel packs its panels straight from the images, the plain one writes them out.
  * For a stride-1 layer the gradient w.r.t. the input is a convolution too (of the delta with
  * the flipped filters), so backward needs no col2im. Wide float32 3 × 3 layers instead take
- * Winograd's F(2×2, 3×3) for all three products (`kernels/winograd.ts`).
+ * Winograd's minimal filtering for all three products (`kernels/winograd.ts`).
  *
  * @module
  */

@@ -250,44 +250,47 @@ Deno.test("Conv2D on the fast kernels reads and writes their shared memory in pl
   }
 });
 
-Deno.test("Conv2D's Winograd path (float32, wide 3 × 3 layers) gives float64's results to float32 rounding", async () => {
-  // 128 → 128 channels on 8 × 8 images is a layer winogradApplies picks.
-  const rng = new Rng(15);
-  const want = new Conv2D(128, 128, 3, 1, { padding: 1, rng: new Rng(4) });
-  const x = rng.fillNormal(zeros([3, 128, 8, 8]));
-  const y = want.forward(x);
-  const delta = rng.fillNormal(zeros(y.shape));
-  const dx = want.backward(delta);
-  const f32 = (t: Tensor) => tensor(new Float32Array(t.data), t.shape);
-  let calls = 0;
-  const previous = setGemm((...args) => {
-    calls++;
-    gemmReference(...args);
-  });
-  new Conv2D(128, 128, 3, 1, { padding: 1, dtype: "float32" }).forward(f32(x));
-  setGemm(previous);
-  assert.equal(calls, 16, "one product per position of the 4 × 4 transformed tile");
-  const scale = (t: Tensor) => Array.from(t.data).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-  for (const kernels of ["plain", "fast"]) {
-    if (kernels === "fast") await useFastKernels({ threads: 2 });
-    try {
-      for (const inputGrad of [true, false]) {
-        const label = `${kernels} kernels, inputGrad ${inputGrad}`;
-        const conv = new Conv2D(128, 128, 3, 1, { padding: 1, dtype: "float32", inputGrad });
-        conv.W = f32(want.W), conv.b = f32(want.b!);
-        assert.ok(maxAbsDiff(conv.forward(f32(x)), y) < 1e-5 * scale(y), `${label}: forward`);
-        const got = conv.backward(f32(delta));
-        if (inputGrad) assert.ok(maxAbsDiff(got, dx) < 1e-5 * scale(dx), `${label}: dx`);
-        else assert.ok(got.data.every((v) => v === 0), `${label}: dx is zeros`);
-        assert.ok(maxAbsDiff(conv.dW, want.dW) < 1e-5 * scale(want.dW), `${label}: dW`);
-        assert.ok(maxAbsDiff(conv.db!, want.db!) < 1e-5 * scale(want.db!), `${label}: db`);
-        conv.requiresGrad = false;
-        conv.forward(f32(x));
-        conv.backward(f32(delta));
-        assert.ok(conv.dW.data.every((v) => v === 0), `${label}: frozen, dW stays zero`);
+// 128 → 128 channels is a layer winogradApplies picks: on 8 × 8 images by F(4×4) (36
+// products, one per position of the 6 × 6 transformed tile), on 6 × 6 by F(2×2) (16).
+for (const [size, products] of [[8, 36], [6, 16]]) {
+  Deno.test(`Conv2D's Winograd path on ${size} × ${size} images (float32, ${products} products) gives float64's results to float32 rounding`, async () => {
+    const rng = new Rng(15);
+    const want = new Conv2D(128, 128, 3, 1, { padding: 1, rng: new Rng(4) });
+    const x = rng.fillNormal(zeros([3, 128, size, size]));
+    const y = want.forward(x);
+    const delta = rng.fillNormal(zeros(y.shape));
+    const dx = want.backward(delta);
+    const f32 = (t: Tensor) => tensor(new Float32Array(t.data), t.shape);
+    let calls = 0;
+    const previous = setGemm((...args) => {
+      calls++;
+      gemmReference(...args);
+    });
+    new Conv2D(128, 128, 3, 1, { padding: 1, dtype: "float32" }).forward(f32(x));
+    setGemm(previous);
+    assert.equal(calls, products, "one product per position of the transformed tile");
+    const scale = (t: Tensor) => Array.from(t.data).reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    for (const kernels of ["plain", "fast"]) {
+      if (kernels === "fast") await useFastKernels({ threads: 2 });
+      try {
+        for (const inputGrad of [true, false]) {
+          const label = `${kernels} kernels, inputGrad ${inputGrad}`;
+          const conv = new Conv2D(128, 128, 3, 1, { padding: 1, dtype: "float32", inputGrad });
+          conv.W = f32(want.W), conv.b = f32(want.b!);
+          assert.ok(maxAbsDiff(conv.forward(f32(x)), y) < 1e-5 * scale(y), `${label}: forward`);
+          const got = conv.backward(f32(delta));
+          if (inputGrad) assert.ok(maxAbsDiff(got, dx) < 1e-5 * scale(dx), `${label}: dx`);
+          else assert.ok(got.data.every((v) => v === 0), `${label}: dx is zeros`);
+          assert.ok(maxAbsDiff(conv.dW, want.dW) < 1e-5 * scale(want.dW), `${label}: dW`);
+          assert.ok(maxAbsDiff(conv.db!, want.db!) < 1e-5 * scale(want.db!), `${label}: db`);
+          conv.requiresGrad = false;
+          conv.forward(f32(x));
+          conv.backward(f32(delta));
+          assert.ok(conv.dW.data.every((v) => v === 0), `${label}: frozen, dW stays zero`);
+        }
+      } finally {
+        useReferenceKernels();
       }
-    } finally {
-      useReferenceKernels();
     }
-  }
-});
+  });
+}
