@@ -72,6 +72,8 @@ const OVERRIDES: [
     "BatchNorm learns its scale (true/false; false keeps it at 1)",
     bool,
   ],
+  ["--bn-momentum <x>", "bnMomentum", "BatchNorm's running-statistics momentum", number],
+  ["--bn-bias-lr <x>", "bnBiasLr", "factor on the learning rate of BatchNorm's biases", number],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],

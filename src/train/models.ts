@@ -46,6 +46,8 @@ export interface ModelSpec {
   identityInit?: boolean;
   /** BatchNorm layers learn their scale γ; false keeps it at 1, as airbench does (default true). */
   bnWeight?: boolean;
+  /** BatchNorm's running-statistics momentum, PyTorch's convention (default 0.1). */
+  bnMomentum?: number;
   dtype?: DType;
   rng: Rng;
 }
@@ -68,7 +70,7 @@ export interface ModelSpec {
  */
 export function buildModel(spec: ModelSpec): Sequential {
   const { arch, widths, dtype = "float32", rng, stemNorm = true, frozenStem = false } = spec;
-  const { identityInit = false, bnWeight = true } = spec;
+  const { identityInit = false, bnWeight = true, bnMomentum = 0.1 } = spec;
   const conv = (cin: number, cout: number, inputGrad = true, bias = false) =>
     new Conv2D(cin, cout, 3, 1, { padding: 1, bias, dtype, rng, inputGrad });
   // The stages' convs (the stem's filters are the whitening ones or stay random).
@@ -78,7 +80,7 @@ export function buildModel(spec: ModelSpec): Sequential {
     return layer;
   };
   const bn = (c: number) => {
-    const layer = new BatchNorm2D(c, { dtype });
+    const layer = new BatchNorm2D(c, { dtype, momentum: bnMomentum });
     layer.weightRequiresGrad = bnWeight;
     return layer;
   };

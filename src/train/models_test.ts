@@ -70,3 +70,12 @@ Deno.test("buildModel with bnWeight false: BatchNorm's scale stays 1 while its s
   const learned = buildModel({ ...SPEC, rng: new Rng(1) });
   assert.ok(learned.parameters().every((p) => p.requiresGrad !== false));
 });
+
+Deno.test("buildModel gives every BatchNorm the running-statistics momentum asked (default 0.1)", () => {
+  for (const [asked, want] of [[undefined, 0.1], [0.6, 0.6]] as const) {
+    const model = buildModel({ ...SPEC, arch: "resnet", bnMomentum: asked, rng: new Rng(1) });
+    const norms = layersOf(model, BatchNorm2D);
+    assert.equal(norms.length, 7);
+    assert.ok(norms.every((bn) => bn.momentum === want), `momentum ${asked}`);
+  }
+});

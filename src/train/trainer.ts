@@ -14,7 +14,6 @@ import { crossEntropy } from "../nn/loss.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { countParameters } from "../nn/state.ts";
 import { Lookahead } from "../optim/lookahead.ts";
-import { splitWeightDecay } from "../optim/optimizer.ts";
 import { piecewiseLinear, type Schedule } from "../optim/schedule.ts";
 import { SGD, type SGDOptions } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
@@ -22,6 +21,7 @@ import { contiguous } from "../tensor.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { argmaxRows, evaluate } from "./evaluate.ts";
 import { buildModel, macsPerImage } from "./models.ts";
+import { trainingGroups } from "./param_groups.ts";
 import { plotSvg } from "./plot.ts";
 import { EpochProgress } from "./progress.ts";
 import { checkConfig, savedConfig, type TrainConfig } from "./recipes.ts";
@@ -191,12 +191,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   const perEpoch = loader.batchesPerEpoch;
   const schedule = triangular(config.lr, config.warmup, config.epochs * perEpoch);
-  const sgd = new SGD(splitWeightDecay(model), {
+  const { groups, lrScales } = trainingGroups(model, config.bnBiasLr);
+  const sgd = new SGD(groups, {
     lr: schedule(0),
     momentum: config.momentum,
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
   });
+  // The scheduled rate, times each group's factor (BatchNorm's biases may learn faster).
+  const setLr = (lr: number) => sgd.paramGroups.forEach((group, i) => group.lr = lr * lrScales[i]);
+  setLr(schedule(0));
   if (config.whiten && !options.resume) {
     // The stem is the first layer; its fixed filters come from the data (or the checkpoint).
     const stem = model.layers[0] as Conv2D;
@@ -234,7 +238,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const started = performance.now() - p.seconds * 1000;
     for (const { x, y, index } of loader.batches(state.epoch, state.batch)) {
       const step = state.epoch * perEpoch + index;
-      optimizer.setLr(schedule(step));
+      setLr(schedule(step));
       const logits = contiguous(model.forward(x));
       const { loss, grad } = crossEntropy(logits, y, { labelSmoothing: config.labelSmoothing });
       if (!Number.isFinite(loss) || loss > EXPLODED) {

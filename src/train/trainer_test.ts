@@ -127,22 +127,38 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
   assert.ok(lines.some((l) => /^Test accuracy: \d+\.\d\d% on 32 images\.$/.test(l)));
 });
 
-Deno.test("a run stopped mid-epoch and resumed ends with the same weights", async () => {
-  const whole = await run({ outDir: await tempDir() });
+// Also with BatchNorm's biases in a group of their own at a scaled rate, and a fast running
+// momentum: the groups and the running statistics must come back from the checkpoint too.
+for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6 }]) {
+  Deno.test(`a run stopped mid-epoch and resumed ends with the same weights (${JSON.stringify(extra)})`, async () => {
+    const config = { ...TINY, ...extra };
+    const whole = await run({ outDir: await tempDir(), config });
 
+    const outDir = await tempDir();
+    let batches = 0;
+    const stopped = await run({ outDir, config, shouldStop: () => ++batches === 10 }); // epoch 2, batch 2
+    assert.ok(stopped.interrupted);
+    assert.equal(stopped.history.length, 1);
+    const resumed = await run({ outDir, resume: true });
+    assert.ok(!resumed.interrupted);
+    assert.deepEqual(weights(resumed.model), weights(whole.model));
+    assert.deepEqual(
+      resumed.history.map((r) => [r.trainLoss, r.trainAccuracy, r.valLoss]),
+      whole.history.map((r) => [r.trainLoss, r.trainAccuracy, r.valLoss]),
+    );
+    assert.equal(resumed.test!.accuracy, whole.test!.accuracy);
+  });
+}
+
+Deno.test("--bn-bias-lr: BatchNorm's biases train at that factor times the scheduled rate", async () => {
   const outDir = await tempDir();
   let batches = 0;
-  const stopped = await run({ outDir, shouldStop: () => ++batches === 10 }); // epoch 2, batch 2
-  assert.ok(stopped.interrupted);
-  assert.equal(stopped.history.length, 1);
-  const resumed = await run({ outDir, resume: true });
-  assert.ok(!resumed.interrupted);
-  assert.deepEqual(weights(resumed.model), weights(whole.model));
-  assert.deepEqual(
-    resumed.history.map((r) => [r.trainLoss, r.trainAccuracy, r.valLoss]),
-    whole.history.map((r) => [r.trainLoss, r.trainAccuracy, r.valLoss]),
-  );
-  assert.equal(resumed.test!.accuracy, whole.test!.accuracy);
+  await run({ outDir, config: { ...TINY, bnBiasLr: 8 }, shouldStop: () => ++batches === 3 });
+  const saved = await readCheckpoint(`${outDir}/checkpoint.safetensors`);
+  const lrs = saved.optimizer!.paramGroups.map((g) => g.lr as number);
+  assert.equal(lrs.length, 3);
+  assert.ok(lrs[0] > 0 && lrs[1] === lrs[0], lrs.join());
+  assert.ok(Math.abs(lrs[2] - 8 * lrs[0]) < 1e-12 * lrs[2], lrs.join());
 });
 
 Deno.test("a run stopped between epochs resumes at the next epoch", async () => {
@@ -200,6 +216,8 @@ Deno.test("recipes and their checks", () => {
     /--bn-weight must be true or false, got no/,
   );
   assert.throws(() => checkConfig({ ...TINY, epochs: 1.5 }), /--epochs must be a positive integer/);
+  assert.throws(() => checkConfig({ ...TINY, bnMomentum: 0 }), /--bn-momentum must be in \(0, 1\]/);
+  assert.throws(() => checkConfig({ ...TINY, bnBiasLr: -64 }), /--bn-bias-lr must be a positive/);
   assert.throws(
     () => checkConfig({ ...TINY, arch: "mlp" as TrainConfig["arch"] }),
     /--arch must be one of vgg, resnet/,
