@@ -24,14 +24,10 @@ import {
   BATCH_NORM_FORWARD,
   CHANNEL_KERNELS,
   RELU_BITS,
-  WINOGRAD_DELTA,
-  WINOGRAD_INPUT,
-  WINOGRAD_OUTPUT,
 } from "./channel_kernels.ts";
 import type { ConvGeometry } from "./im2col.ts";
 import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
-import { matrixStride } from "./winograd_transforms.ts";
 
 /**
  * The WebAssembly module's `pack_b(src, n, k, kp, dst, q0, q1)`: packs whole panels
@@ -190,23 +186,10 @@ export interface Kernels {
   /** `pad_images(dst, src, planes, H, W, ph, pw)`: see `wasm/gemm_wat.ts`. */
   padImages: WasmPackB;
   /**
-   * The loops of `channel_kernels.ts` the module has (`wasm/channel_wat.ts`,
-   * `wasm/winograd_wat.ts`), by their number there: each takes its arrays' byte addresses, its
-   * integers and its range, and returns false, running nothing, where it does not handle the
-   * sizes (the TypeScript loop then runs).
+   * The loops of `channel_kernels.ts` the module has (`wasm/channel_wat.ts`), by their number
+   * there: each takes its arrays' byte addresses, its integers and its range.
    */
-  channels: ((bytes: number[], ints: ArrayLike<number>, lo: number, hi: number) => void | false)[];
-}
-
-/**
- * A Winograd transform of `wasm/winograd_wat.ts` as a channel loop: its integers are
- * `rows, H, W, T`; it runs where `W` is a multiple of 8 and says false elsewhere.
- */
-function winograd(f: WasmPackB) {
-  return (b: number[], a: ArrayLike<number>, lo: number, hi: number): void | false => {
-    if (a[2] % 8 !== 0) return false;
-    f(b[0], b[1], a[0], a[1], a[2], a[3], 4 * matrixStride(a[0] * a[3]), lo, hi);
-  };
+  channels: ((bytes: number[], ints: ArrayLike<number>, lo: number, hi: number) => void)[];
 }
 
 /** The module's exports as {@linkcode Kernels}. */
@@ -227,9 +210,6 @@ export function kernelsOf(instance: WebAssembly.Instance): Kernels {
         e.bn_backward(b[0], b[1], b[2], b[3], a[0], a[1], a[2], a[3], lo, hi),
       [RELU_BITS]: (b: number[], _: ArrayLike<number>, lo: number, hi: number) =>
         e.relu(b[0], b[1], b[2], lo, hi),
-      [WINOGRAD_INPUT]: winograd(e.wino_input),
-      [WINOGRAD_OUTPUT]: winograd(e.wino_output),
-      [WINOGRAD_DELTA]: winograd(e.wino_delta),
     }),
   };
 }
@@ -265,8 +245,10 @@ export function runShare(
     const at = ctrl.subarray(A_VIEW + 1 + n, A_VIEW + 1 + 2 * n);
     const ints = ctrl.subarray(A_VIEW + 1 + 2 * n, B_VIEW);
     const simd = kernels.channels[transA];
-    const bytes = Array.from(kinds, (kind, i) => at[i] * CHANNEL_VIEWS[kind].BYTES_PER_ELEMENT);
-    if (simd && simd(bytes, ints, tiles[0], tiles[1]) !== false) return;
+    if (simd) {
+      const bytes = Array.from(kinds, (kind, i) => at[i] * CHANNEL_VIEWS[kind].BYTES_PER_ELEMENT);
+      return simd(bytes, ints, tiles[0], tiles[1]);
+    }
     const views = [f, new Float64Array(f.buffer), new Int32Array(f.buffer)]; // CHANNEL_VIEWS' order
     const arrays = Array.from(kinds, (kind) => views[kind]);
     return CHANNEL_KERNELS[transA](arrays, at, ints, tiles[0], tiles[1]);

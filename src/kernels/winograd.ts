@@ -5,9 +5,8 @@
  * (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix products of
  * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and
  * channel pair where the direct sum takes 144 (16 per 2 × 2 block against 36). The price is
- * the transforms (split over the threads by `forChannels`; F(2×2)'s in SIMD where the images
- * lie in the shared memory and their width is a multiple of 8, `wasm/winograd_wat.ts`) and
- * scratch 2.25 (or 4) times the size of the input.
+ * the transforms (split over the threads by `forChannels`) and scratch 2.25 (or 4) times the
+ * size of the input.
  *
  * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
  * with the flipped filters) and its weight gradient this way in float32 where
@@ -40,19 +39,19 @@ import { matrixStride } from "./winograd_transforms.ts";
 import type { FloatArray } from "../tensor.ts";
 
 /**
- * When `Conv2D` takes this path: at least {@linkcode WINOGRAD_MIN_IN} input channels,
- * {@linkcode WINOGRAD_MIN_PRODUCT} input × output channels and {@linkcode WINOGRAD_MIN_AREA}
+ * When `Conv2D` takes this path: at least {@linkcode WINOGRAD_MIN_CHANNELS} input and as many
+ * output channels (the input gradient swaps the two) and {@linkcode WINOGRAD_MIN_AREA}
  * positions per image. Measured on 2 cores, forward + backward at batch 256, medians of runs
  * alternating two versions in one process (the machine's speed drifts between runs, so
  * compare within a pair): direct → F(2×2): 256→256 on 8 × 8 2159 → 1110 ms, 64→256 on
- * 16 × 16 2025 → 1525; F(2×2) → F(4×4): 256→256 on 8 × 8 1101 → 879, on 4 × 4 369 → 274,
- * 64→256 on 16 × 16 1630 → 1490, 128→128 on 8 × 8 399 → 347, 64→128 on 8 × 8 274 → 231;
- * direct → F(4×4): 64→64 on 16 × 16 400 → 316, on 8 × 8 119 → 126. With fewer input channels
- * it lost (32→64 on 32 × 32, batch 128: 470 → 586; 32→32 on 16 × 16 133 → 193): the
- * products over 32 channels are too short to run fast, and the transforms cost more than they
- * save.
+ * 16 × 16 2025 → 1525; F(2×2) with its transforms in SIMD (since removed) → F(4×4): 256→256
+ * on 8 × 8 1101 → 879, on 4 × 4 369 → 274, 64→256 on 16 × 16 1630 → 1490, 128→128 on 8 × 8
+ * 399 → 347, 64→128 on 8 × 8 274 → 231; direct → F(4×4): 64→64 on 16 × 16 400 → 316, on
+ * 8 × 8 119 → 126. With fewer input channels it lost (32→64 on 32 × 32, batch 128: 470 → 586;
+ * 32→32 on 16 × 16 133 → 193): the products over 32 channels are too short to run fast, and
+ * the transforms cost more than they save.
  */
-export const WINOGRAD_MIN_IN = 64, WINOGRAD_MIN_PRODUCT = 64 * 64, WINOGRAD_MIN_AREA = 16;
+export const WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_MIN_AREA = 16;
 
 /**
  * One of the two algorithms: F(`tile`×`tile`, 3×3) with `positions` = (tile + 2)² transformed
@@ -94,7 +93,7 @@ function variant(H: number, W: number): Variant {
 }
 
 /**
- * Elements of a chunk's transformed input or output (`16 × channels × tiles`) the products
+ * Elements of a chunk's transformed input or output (`positions × channels × tiles`) the products
  * aim for: tiles enough to keep the products efficient, scratch small enough (16 MB each).
  */
 const CHUNK_ELEMENTS = 1 << 22;
@@ -121,8 +120,7 @@ export function winogradApplies(
   [ph, pw]: readonly [number, number],
 ): boolean {
   return dtype === "float32" && kh === 3 && kw === 3 && sh === 1 && sw === 1 && ph === 1 &&
-    pw === 1 && H % 2 === 0 && W % 2 === 0 && C >= WINOGRAD_MIN_IN &&
-    C * O >= WINOGRAD_MIN_PRODUCT &&
+    pw === 1 && H % 2 === 0 && W % 2 === 0 && Math.min(C, O) >= WINOGRAD_MIN_CHANNELS &&
     H * W >= WINOGRAD_MIN_AREA;
 }
 

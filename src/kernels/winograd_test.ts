@@ -2,12 +2,30 @@ import assert from "node:assert/strict";
 import { Conv2D } from "../nn/conv2d.ts";
 import { Rng } from "../random.ts";
 import { maxAbsDiff, type Tensor, tensor, zeros } from "../tensor.ts";
-import { WINOGRAD_DELTA, WINOGRAD_INPUT, WINOGRAD_OUTPUT } from "./channel_kernels.ts";
+import {
+  WINOGRAD4_DELTA,
+  WINOGRAD4_FILTER,
+  WINOGRAD4_FILTER_GRAD,
+  WINOGRAD4_INPUT,
+  WINOGRAD4_OUTPUT,
+  WINOGRAD_DELTA,
+  WINOGRAD_FILTER,
+  WINOGRAD_FILTER_GRAD,
+  WINOGRAD_INPUT,
+  WINOGRAD_OUTPUT,
+} from "./channel_kernels.ts";
 import { FastGemm, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 import { winogradApplies, winogradConv2d, winogradWeightGrad } from "./winograd.ts";
 import {
   matrixStride,
+  winograd4Delta,
+  winograd4Filter,
+  winograd4FilterGrad,
+  winograd4Input,
+  winograd4Output,
   winogradDelta,
+  winogradFilter,
+  winogradFilterGrad,
   winogradInput,
   winogradOutput,
 } from "./winograd_transforms.ts";
@@ -91,37 +109,64 @@ Deno.test("winogradApplies picks float32 3 × 3 stride-1 layers of even size wit
   assert.ok(!winogradApplies("float32", 128, 128, 8, 8, [5, 5], one, one), "a 5 × 5 window");
 });
 
-Deno.test("the transforms in the shared memory (SIMD where the width is a multiple of 8) equal the TypeScript loops", async () => {
+// Each transform with its number in CHANNEL_KERNELS, its tile and positions per tile.
+const TRANSFORMS = [
+  {
+    tile: 2,
+    positions: 16,
+    planes: [
+      [WINOGRAD_INPUT, winogradInput],
+      [WINOGRAD_DELTA, winogradDelta],
+      [WINOGRAD_OUTPUT, winogradOutput],
+    ],
+    filters: [[WINOGRAD_FILTER, winogradFilter], [WINOGRAD_FILTER_GRAD, winogradFilterGrad]],
+  },
+  {
+    tile: 4,
+    positions: 36,
+    planes: [
+      [WINOGRAD4_INPUT, winograd4Input],
+      [WINOGRAD4_DELTA, winograd4Delta],
+      [WINOGRAD4_OUTPUT, winograd4Output],
+    ],
+    filters: [[WINOGRAD4_FILTER, winograd4Filter], [WINOGRAD4_FILTER_GRAD, winograd4FilterGrad]],
+  },
+] as const;
+
+Deno.test("the transforms split over the threads, in the shared memory, compute what they compute on the calling thread", async () => {
   const fast = await FastGemm.start({ threads: 2 });
   try {
     const rng = new Rng(22);
-    // images, channels, H, W: SIMD rows of one and of several groups of four tiles, a row
-    // of tiles at the top and bottom edges only, and a width the SIMD code leaves to the loops.
-    for (const [images, rows, H, W] of [[3, 5, 8, 8], [2, 3, 6, 16], [2, 2, 2, 32], [2, 3, 4, 6]]) {
-      const T = images * (H / 2) * (W / 2), size = images * rows * H * W;
-      const matrices = 16 * matrixStride(rows * T);
-      const shared = (n: number) => fast.allocate(n);
-      const fill = (a: Float32Array) => a.forEach((_, i) => a[i] = rng.normal());
-      const close = (got: Float32Array, want: Float32Array, what: string) => {
-        let worst = 0;
-        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
-        assert.ok(worst < 1e-5, `${images}×${rows}×${H}×${W} ${what}: off by ${worst}`);
-      };
-      const X = shared(size), M = shared(matrices);
-      fill(X);
-      fill(M);
-      const V = shared(matrices), want = new Float32Array(matrices);
-      assert.ok(fast.forChannels(WINOGRAD_INPUT, [X, V], [rows, H, W, T], images * rows));
-      winogradInput(X.slice(), 0, want, 0, rows, H, W, T, 0, images * rows);
-      close(V, want, "input");
-      const Z = shared(matrices), wantZ = new Float32Array(matrices);
-      assert.ok(fast.forChannels(WINOGRAD_DELTA, [X, Z], [rows, H, W, T], images * rows));
-      winogradDelta(X.slice(), 0, wantZ, 0, rows, H, W, T, 0, images * rows);
-      close(Z, wantZ, "delta");
-      const Y = shared(size), wantY = new Float32Array(size);
-      assert.ok(fast.forChannels(WINOGRAD_OUTPUT, [M, Y], [rows, H, W, T], images * rows));
-      winogradOutput(M.slice(), 0, wantY, 0, rows, H, W, T, 0, images * rows);
-      close(Y, wantY, "output");
+    const fill = (a: Float32Array) => a.forEach((_, i) => a[i] = rng.normal());
+    for (const { tile, positions, planes, filters } of TRANSFORMS) {
+      // images, channels, H, W: square and not, one row of tiles and several.
+      for (const [images, rows, H, W] of [[3, 5, 8, 8], [2, 3, 4, 12], [2, 2, 12, 4]]) {
+        const label = `F(${tile}×${tile}) ${images}×${rows}×${H}×${W}`;
+        const T = images * (H / tile) * (W / tile), size = images * rows * H * W;
+        const matrices = positions * matrixStride(rows * T);
+        for (const [kernel, transform] of planes) {
+          // The input and delta transforms read images and write matrices; the output one
+          // the other way round.
+          const output = transform === winogradOutput || transform === winograd4Output;
+          const [from, to] = output ? [matrices, size] : [size, matrices];
+          const a = fast.allocate(from), b = fast.allocate(to), want = new Float32Array(to);
+          fill(a);
+          assert.ok(fast.forChannels(kernel, [a, b], [rows, H, W, T], images * rows), label);
+          transform(a.slice(), 0, want, 0, rows, H, W, T, 0, images * rows);
+          assert.deepEqual([...b], [...want], `${label}: transform ${kernel}`);
+        }
+        const count = rows * 3; // the filters of a rows → 3 layer
+        const filterMatrices = positions * matrixStride(count);
+        for (const [kernel, transform] of filters) {
+          const grad = transform === winogradFilterGrad || transform === winograd4FilterGrad;
+          const [from, to] = grad ? [filterMatrices, 9 * count] : [9 * count, filterMatrices];
+          const a = fast.allocate(from), b = fast.allocate(to), want = new Float32Array(to);
+          fill(a);
+          assert.ok(fast.forChannels(kernel, [a, b], [count], count), label);
+          transform(a.slice(), 0, want, 0, count, 0, count);
+          assert.deepEqual([...b], [...want], `${label}: transform ${kernel}`);
+        }
+      }
     }
   } finally {
     fast.close();
