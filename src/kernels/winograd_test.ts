@@ -43,16 +43,18 @@ function relative(got: Float32Array, want: Tensor): number {
   return maxAbsDiff(tensor(Float64Array.from(got), want.shape), want) / scale;
 }
 
-// Sizes that exercise the borders (the 2 × 2 tiles at the edges read the zero padding),
-// non-square images, several chunks (64 channels of 32 × 32 is 2^18 transformed elements an
-// image, so 20 images take two) and channel counts that are not multiples of anything.
+// Sizes that exercise the borders (the tiles at the edges read the zero padding), non-square
+// images, several chunks (an image of 64 channels takes 36 × 64 × 64 transformed elements by
+// F(4×4) on 32 × 32 and 16 × 64 × 225 by F(2×2) on 30 × 30, so 40 and 20 images take two
+// chunks of 2^22) and channel counts that are not multiples of anything.
 const CASES: [number, number, number, number, number][] = [
   // images, C, O, H, W: F(2×2) unless both sizes are multiples of 4
   [2, 3, 5, 4, 6],
   [2, 3, 5, 4, 8],
   [2, 4, 3, 12, 4],
   [3, 7, 4, 8, 8],
-  [20, 64, 5, 32, 32],
+  [40, 64, 5, 32, 32],
+  [20, 64, 5, 30, 30],
   [1, 1, 1, 2, 2],
 ];
 
