@@ -198,9 +198,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
   });
-  // The scheduled rate, times each group's factor (BatchNorm's biases may learn faster).
+  // The scheduled rate, times each group's factor (BatchNorm's biases may learn faster); set
+  // before every step.
   const setLr = (lr: number) => sgd.paramGroups.forEach((group, i) => group.lr = lr * lrScales[i]);
-  setLr(schedule(0));
   if (config.whiten && !options.resume) {
     // The stem is the first layer; its fixed filters come from the data (or the checkpoint).
     const stem = model.layers[0] as Conv2D;
