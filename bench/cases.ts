@@ -7,6 +7,7 @@
  * @module
  */
 
+import { chunkImages } from "../src/kernels/chunks.ts";
 import { setGemm } from "../src/kernels/gemm.ts";
 import type { FastGemm } from "../src/kernels/gemm_fast.ts";
 import { Conv1D } from "../src/nn/conv1d.ts";
@@ -156,16 +157,6 @@ function networkConvs(): ConvShape[] {
   return shapes;
 }
 
-/**
- * Images side by side in one product when a layer lowers a chunk of the batch at once: as
- * many as keep its im2col matrix near 2^22 elements (16 MB of float32), evened out over the
- * batch — the rule the chunked Conv2D lowering uses.
- */
-export function chunkImages(batch: number, rows: number, cols: number): number {
-  const most = Math.max(1, Math.min(batch, Math.floor((1 << 22) / (rows * cols))));
-  return Math.ceil(batch / Math.ceil(batch / most));
-}
-
 function gemmCase(label: string, shape: GemmShape, threads: number, budget = 1): BenchCase {
   const { m, n, k, transA, transB } = shape;
   const op = `${transA ? "Aᵀ" : "A"}·${transB ? "Bᵀ" : "B"}`;
@@ -240,8 +231,8 @@ export const CASES: BenchCase[] = [
   ...convs.flatMap((s) =>
     convGemms(
       s,
-      chunkImages(RECIPE.batchSize, s.inChannel * 9, s.size * s.size),
-      `chunk of ${chunkImages(RECIPE.batchSize, s.inChannel * 9, s.size * s.size)}`,
+      chunkImages(RECIPE.batchSize, s.inChannel * 9 * s.size * s.size),
+      `chunk of ${chunkImages(RECIPE.batchSize, s.inChannel * 9 * s.size * s.size)}`,
     )
   ),
   conv1dCase("handout", 3, 8, 12, 3, 2, 20),

@@ -34,6 +34,7 @@ import {
   WINOGRAD_INPUT,
   WINOGRAD_OUTPUT,
 } from "./channel_kernels.ts";
+import { chunkImages } from "./chunks.ts";
 import { gemm } from "./gemm.ts";
 import { matrixStride } from "./winograd_transforms.ts";
 import type { FloatArray } from "../tensor.ts";
@@ -91,12 +92,6 @@ const F4: Variant = {
 function variant(H: number, W: number): Variant {
   return H % 4 === 0 && W % 4 === 0 ? F4 : F2;
 }
-
-/**
- * Elements of a chunk's transformed input or output (`positions × channels × tiles`) the products
- * aim for: tiles enough to keep the products efficient, scratch small enough (16 MB each).
- */
-const CHUNK_ELEMENTS = 1 << 22;
 
 /**
  * Whether `Conv2D` computes a layer with `C` input and `O` output channels, window `k`,
@@ -217,15 +212,6 @@ function eachChunk(
 function at(data: Float32Array, xi: number, size: number): Float32Array {
   const start = xi * matrixStride(size);
   return data.subarray(start, start + size);
-}
-
-/**
- * Images per chunk: as many as keep `perImage` elements each within
- * {@linkcode CHUNK_ELEMENTS} (at least one), evened out so the last chunk is not a sliver.
- */
-function chunkImages(images: number, perImage: number): number {
-  const most = Math.max(1, Math.min(images, Math.floor(CHUNK_ELEMENTS / perImage)));
-  return Math.ceil(images / Math.ceil(images / most));
 }
 
 /**

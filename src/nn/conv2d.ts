@@ -11,6 +11,7 @@
  * @module
  */
 
+import { chunkImages } from "../kernels/chunks.ts";
 import { gemm } from "../kernels/gemm.ts";
 import { col2im, type ConvGeometry, convGeometry } from "../kernels/im2col.ts";
 import { channelRows, im2colMatrix } from "../kernels/matrix_view.ts";
@@ -149,7 +150,7 @@ export class Conv2D extends Layer {
     if (this.#winograd(height, width)) {
       winogradConv2d(X, batch, this.inChannels, height, width, this.W.data, O, Y);
     } else {
-      const chunk = chunkSize(batch, CKK, L);
+      const chunk = chunkImages(batch, CKK * L);
       for (let n0 = 0; n0 < batch; n0 += chunk) {
         const images = Math.min(chunk, batch - n0);
         // y (O × images·L, stored image by image) = W (O × CKK) · cols (CKK × images·L).
@@ -207,7 +208,7 @@ export class Conv2D extends Layer {
       if (Wt) winogradConv2d(D, batch, O, height, width, Wt, C, dx.data);
       return dx;
     }
-    const chunk = chunkSize(batch, CKK, L);
+    const chunk = chunkImages(batch, CKK * L);
     for (let n0 = 0; n0 < batch; n0 += chunk) {
       const images = Math.min(chunk, batch - n0), NL = images * L;
       const dOut = channelRows(D.subarray(n0 * O * L), images, O, L);
@@ -310,22 +311,6 @@ export class Conv2D extends Layer {
     const k = kh === kw ? `${kh}` : `(${kh}, ${kw})`, s = sh === sw ? `${sh}` : `(${sh}, ${sw})`;
     return `Conv2D(${this.inChannels}, ${this.outChannels}, ${k}, ${s})`;
   }
-}
-
-/**
- * The elements of a chunk's im2col matrix the lowering aims for: large enough that every
- * product has thousands of columns, small enough (16 MB in float32) to stay a modest scratch
- * buffer whatever the batch.
- */
-const CHUNK_ELEMENTS = 1 << 22;
-
-/**
- * How many images go side by side in one product: as many as fit in
- * {@linkcode CHUNK_ELEMENTS} (at least one), evened out so the last chunk is not a sliver.
- */
-function chunkSize(batch: number, rows: number, cols: number): number {
-  const most = Math.max(1, Math.min(batch, Math.floor(CHUNK_ELEMENTS / (rows * cols))));
-  return Math.ceil(batch / Math.ceil(batch / most));
 }
 
 /**
