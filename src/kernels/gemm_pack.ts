@@ -24,10 +24,14 @@ import {
   BATCH_NORM_FORWARD,
   CHANNEL_KERNELS,
   RELU_BITS,
+  WINOGRAD4_DELTA,
+  WINOGRAD4_INPUT,
+  WINOGRAD4_OUTPUT,
 } from "./channel_kernels.ts";
 import type { ConvGeometry } from "./im2col.ts";
 import type { Operand } from "./matrix_view.ts";
 import { MR, NR } from "./wasm/gemm_wat.ts";
+import { matrixStride } from "./winograd_transforms.ts";
 
 /**
  * The WebAssembly module's `pack_b(src, n, k, kp, dst, q0, q1)`: packs whole panels
@@ -192,6 +196,15 @@ export interface Kernels {
   channels: ((bytes: number[], ints: ArrayLike<number>, lo: number, hi: number) => void)[];
 }
 
+/**
+ * A Winograd transform of `wasm/winograd_wat.ts` as a channel loop: its two arrays, `rows, H,
+ * W, T`, and the bytes from one transformed matrix to the next.
+ */
+function winograd(f: WasmPackB) {
+  return (b: number[], a: ArrayLike<number>, lo: number, hi: number) =>
+    f(b[0], b[1], a[0], a[1], a[2], a[3], 4 * matrixStride(a[0] * a[3]), lo, hi);
+}
+
 /** The module's exports as {@linkcode Kernels}. */
 export function kernelsOf(instance: WebAssembly.Instance): Kernels {
   const e = instance.exports as Record<string, WasmPackB>;
@@ -210,6 +223,9 @@ export function kernelsOf(instance: WebAssembly.Instance): Kernels {
         e.bn_backward(b[0], b[1], b[2], b[3], a[0], a[1], a[2], a[3], lo, hi),
       [RELU_BITS]: (b: number[], _: ArrayLike<number>, lo: number, hi: number) =>
         e.relu(b[0], b[1], b[2], lo, hi),
+      [WINOGRAD4_INPUT]: winograd(e.wino4_input),
+      [WINOGRAD4_OUTPUT]: winograd(e.wino4_output),
+      [WINOGRAD4_DELTA]: winograd(e.wino4_delta),
     }),
   };
 }

@@ -5,13 +5,14 @@
  * (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix products of
  * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and
  * channel pair where the direct sum takes 144 (16 per 2 × 2 block against 36). The price is
- * the transforms (split over the threads by `forChannels`) and scratch 2.25 (or 4) times the
- * size of the input.
+ * the transforms (split over the threads by `forChannels`; F(4×4)'s in WebAssembly SIMD,
+ * `wasm/winograd_wat.ts`, where the arrays lie in the shared memory) and scratch 2.25 (or 4)
+ * times the size of the input.
  *
  * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
  * with the flipped filters) and its weight gradient this way in float32 where
- * {@linkcode winogradApplies}: the layers with 64 input channels or more, where it measured
- * faster than the direct kernels. The products and transforms run in float32 whatever the
+ * {@linkcode winogradApplies}: the layers with 32 input and output channels or more, where it
+ * measured faster than the direct kernels. The products and transforms run in float32 whatever the
  * arrays' type. F(4×4)'s transforms scale values by up to 8 and down to 1/24, so its
  * rounding is larger: 256 → 256 channels on 8 × 8 images, the forward pass was off by
  * 1.6·10⁻⁵ of the largest output where float32 sums in order were off by 1.8·10⁻⁶ and
@@ -48,11 +49,15 @@ import type { FloatArray } from "../tensor.ts";
  * 16 × 16 2025 → 1525; F(2×2) with its transforms in SIMD (since removed) → F(4×4): 256→256
  * on 8 × 8 1101 → 879, on 4 × 4 369 → 274, 64→256 on 16 × 16 1630 → 1490, 128→128 on 8 × 8
  * 399 → 347, 64→128 on 8 × 8 274 → 231; direct → F(4×4): 64→64 on 16 × 16 400 → 316, on
- * 8 × 8 119 → 126. With fewer input channels it lost (32→64 on 32 × 32, batch 128: 470 → 586;
- * 32→32 on 16 × 16 133 → 193): the products over 32 channels are too short to run fast, and
- * the transforms cost more than they save.
+ * 8 × 8 119 → 126, where 32-channel layers lost (32→64 on 32 × 32, batch 128: 470 → 586).
+ * F(4×4)'s transforms in TypeScript → in SIMD: 64→256 on 16 × 16 2002 → 1278 ms, 256→256 on
+ * 8 × 8 1068 → 789, on 4 × 4 375 → 297, 64→64 on 16 × 16 339 → 218; at batch 128 64→64 on
+ * 8 × 8 63 → 40, 64→128 on 8 × 8 101 → 72, 128→128 on 4 × 4 45 → 39. With them, direct →
+ * F(4×4): 32→64 on 32 × 32 (batch 256) 855 → 587, at batch 128 32→32 on 32 × 32 240 → 179, on
+ * 16 × 16 68 → 52, 32→64 on 16 × 16 120 → 82; but 16→32 on 32 × 32 131 → 148: products over
+ * 16 channels are too short to run fast, and the transforms cost more than they save.
  */
-export const WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_MIN_AREA = 16;
+export const WINOGRAD_MIN_CHANNELS = 32, WINOGRAD_MIN_AREA = 16;
 
 /**
  * One of the two algorithms: F(`tile`×`tile`, 3×3) with `positions` = (tile + 2)² transformed
@@ -61,6 +66,11 @@ export const WINOGRAD_MIN_CHANNELS = 64, WINOGRAD_MIN_AREA = 16;
 interface Variant {
   tile: number;
   positions: number;
+  /**
+   * The range the plane transforms run over for `rows` channels of `images` images with `T`
+   * tiles: F(2×2)'s over image planes, F(4×4)'s over groups of four tiles.
+   */
+  work: (rows: number, images: number, T: number) => number;
   input: number;
   output: number;
   delta: number;
@@ -71,6 +81,7 @@ interface Variant {
 const F2: Variant = {
   tile: 2,
   positions: 16,
+  work: (rows, images) => rows * images,
   input: WINOGRAD_INPUT,
   output: WINOGRAD_OUTPUT,
   delta: WINOGRAD_DELTA,
@@ -81,6 +92,7 @@ const F2: Variant = {
 const F4: Variant = {
   tile: 4,
   positions: 36,
+  work: (rows, _, T) => Math.ceil(rows * T / 4),
   input: WINOGRAD4_INPUT,
   output: WINOGRAD4_OUTPUT,
   delta: WINOGRAD4_DELTA,
@@ -146,7 +158,7 @@ export function winogradConv2d(
       // M_ξ (O × T) = U_ξ (O × C) · V_ξ (C × T)
       gemm(false, false, O, T, C, at(U, xi, O * C), at(V, xi, C * T), at(M, xi, O * T), 0);
     }
-    forChannels(v.output, [M, y.subarray(n0 * O * H * W)], [O, H, W, T], count * O);
+    forChannels(v.output, [M, y.subarray(n0 * O * H * W)], [O, H, W, T], v.work(O, count, T));
   });
 }
 
@@ -172,7 +184,8 @@ export function winogradWeightGrad(
 ): void {
   const v = variant(H, W), sums = filters.get(v.positions * matrixStride(O * C));
   eachChunk(v, x, images, C, H, W, O, (n0, count, T, V, Z) => {
-    forChannels(v.delta, [delta.subarray(n0 * O * H * W), Z], [O, H, W, T], count * O);
+    const work = v.work(O, count, T);
+    forChannels(v.delta, [delta.subarray(n0 * O * H * W), Z], [O, H, W, T], work);
     for (let xi = 0; xi < v.positions; xi++) {
       // S_ξ (O × C) += Z_ξ (O × T) · V_ξᵀ (T × C)
       const [z, vt, sum] = [at(Z, xi, O * T), at(V, xi, C * T), at(sums, xi, O * C)];
@@ -203,7 +216,7 @@ function eachChunk(
     const count = Math.min(chunk, images - n0), T = count * tilesPerImage;
     const V = inputs.get(v.positions * matrixStride(C * T));
     const M = outputs.get(v.positions * matrixStride(O * T));
-    forChannels(v.input, [x.subarray(n0 * C * H * W), V], [C, H, W, T], count * C);
+    forChannels(v.input, [x.subarray(n0 * C * H * W), V], [C, H, W, T], v.work(C, count, T));
     body(n0, count, T, V, M);
   }
 }

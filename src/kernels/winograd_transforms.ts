@@ -34,9 +34,10 @@
 import type { FloatArray } from "../tensor.ts";
 
 /**
- * Elements from one of the 16 transformed matrices of `size` elements to the next: `size`
- * rounded up to an odd number of 64-byte cache lines, so that the 16 streams fall in
- * different cache sets.
+ * Elements from one of the transformed matrices of `size` elements to the next: `size` and
+ * room for one more vector of four (the SIMD transforms' last group of tiles may run past
+ * the end, `wasm/winograd_wat.ts`), rounded up to an odd number of 64-byte cache lines so
+ * that the 16 or 36 streams fall in different cache sets.
  *
  * @example
  * ```ts
@@ -44,7 +45,7 @@ import type { FloatArray } from "../tensor.ts";
  * ```
  */
 export function matrixStride(size: number): number {
-  const lines = Math.ceil(size / 16);
+  const lines = Math.ceil((size + 4) / 16);
   return (lines % 2 === 0 ? lines + 1 : lines) * 16;
 }
 
@@ -347,12 +348,36 @@ function filterGradLine(a: FloatArray, i: number, s: number, b: FloatArray, j: n
 }
 
 /**
+ * Runs `body(i, plane, ty, tx)` for tiles `i` in `[4·g0, 4·g1)` of the transformed layout
+ * `(rows, T)` (F(4×4)'s transforms run over groups of four tiles, as their SIMD versions in
+ * `wasm/winograd_wat.ts` do): tile `i` is in image plane `plane` (`n·rows + c`) at tile row
+ * `ty` and column `tx`.
+ */
+function eachTile4(
+  rows: number,
+  H: number,
+  W: number,
+  T: number,
+  g0: number,
+  g1: number,
+  body: (i: number, plane: number, ty: number, tx: number) => void,
+): void {
+  const tilesW = W / 4, perImage = (H / 4) * tilesW, end = Math.min(4 * g1, rows * T);
+  for (let i = 4 * g0; i < end; i++) {
+    const c = Math.floor(i / T), s = i - c * T, n = Math.floor(s / perImage);
+    const r = s - n * perImage, ty = Math.floor(r / tilesW);
+    body(i, n * rows + c, ty, r - ty * tilesW);
+  }
+}
+
+/**
  * {@linkcode winogradInput} for F(4×4, 3×3): `V[ξ, c, t] = (Bᵀ d B)[ξ]` (36 positions) for the
- * 6 × 6 patch under each 4 × 4 output block; `H` and `W` multiples of 4.
+ * 6 × 6 patch under each 4 × 4 output block, over the groups of four tiles `[g0, g1)` of
+ * `(C, T)`; `H` and `W` multiples of 4.
  *
  * @example
  * ```ts
- * winograd4Input(X, 0, V, 0, C, 8, 8, images * 4, 0, images * C);
+ * winograd4Input(X, 0, V, 0, C, 8, 8, images * 4, 0, C * images); // 4 tiles an image
  * ```
  */
 export function winograd4Input(
@@ -364,34 +389,31 @@ export function winograd4Input(
   H: number,
   W: number,
   T: number,
-  p0: number,
-  p1: number,
+  g0: number,
+  g1: number,
 ): void {
-  const PW = W + 2, tilesPerImage = (H / 4) * (W / 4), step = matrixStride(C * T);
-  const pad = new Float64Array((H + 2) * PW), tmp = new Float64Array(36);
-  for (let p = p0; p < p1; p++) {
-    const n = Math.floor(p / C), c = p - n * C;
-    for (let i = 0, from = x0 + p * H * W; i < H; i++, from += W) {
-      for (let j = 0, to = (i + 1) * PW + 1; j < W; j++) pad[to + j] = X[from + j];
-    }
-    let out = v0 + c * T + n * tilesPerImage;
-    for (let ty = 0; ty < H; ty += 4) {
-      for (let tx = 0; tx < W; tx += 4, out++) {
-        const corner = ty * PW + tx;
-        for (let j = 0; j < 6; j++) inputLine(pad, corner + j, PW, tmp, j, 6);
-        for (let i = 0; i < 6; i++) inputLine(tmp, 6 * i, 1, V, out + 6 * i * step, step);
+  const step = matrixStride(C * T), patch = new Float64Array(36), tmp = new Float64Array(36);
+  eachTile4(C, H, W, T, g0, g1, (i, plane, ty, tx) => {
+    const from = x0 + plane * H * W;
+    for (let r = 0; r < 6; r++) {
+      const y = 4 * ty - 1 + r;
+      for (let j = 0; j < 6; j++) {
+        const x = 4 * tx - 1 + j;
+        patch[6 * r + j] = y >= 0 && y < H && x >= 0 && x < W ? X[from + y * W + x] : 0;
       }
     }
-  }
+    for (let j = 0; j < 6; j++) inputLine(patch, j, 6, tmp, j, 6);
+    for (let r = 0; r < 6; r++) inputLine(tmp, 6 * r, 1, V, v0 + i + 6 * r * step, step);
+  });
 }
 
 /**
- * {@linkcode winogradOutput} for F(4×4, 3×3): `Y = Aᵀ m A` for each 4 × 4 block of planes
- * `[p0, p1)` of `Y`.
+ * {@linkcode winogradOutput} for F(4×4, 3×3): `Y = Aᵀ m A` for each 4 × 4 block, over the
+ * groups of four tiles `[g0, g1)` of `(O, T)`.
  *
  * @example
  * ```ts
- * winograd4Output(M, 0, Y, 0, O, 8, 8, images * 4, 0, images * O);
+ * winograd4Output(M, 0, Y, 0, O, 8, 8, images * 4, 0, O * images);
  * ```
  */
 export function winograd4Output(
@@ -403,31 +425,24 @@ export function winograd4Output(
   H: number,
   W: number,
   T: number,
-  p0: number,
-  p1: number,
+  g0: number,
+  g1: number,
 ): void {
-  const tilesPerImage = (H / 4) * (W / 4), step = matrixStride(O * T);
-  const tmp = new Float64Array(24);
-  for (let p = p0; p < p1; p++) {
-    const n = Math.floor(p / O), o = p - n * O;
-    let at = m0 + o * T + n * tilesPerImage;
-    for (let ty = 0; ty < H; ty += 4) {
-      for (let tx = 0; tx < W; tx += 4, at++) {
-        for (let j = 0; j < 6; j++) outputLine(M, at + j * step, 6 * step, tmp, j, 6);
-        const corner = y0 + p * H * W + ty * W + tx;
-        for (let i = 0; i < 4; i++) outputLine(tmp, 6 * i, 1, Y, corner + i * W, 1);
-      }
-    }
-  }
+  const step = matrixStride(O * T), tmp = new Float64Array(24);
+  eachTile4(O, H, W, T, g0, g1, (i, plane, ty, tx) => {
+    for (let j = 0; j < 6; j++) outputLine(M, m0 + i + j * step, 6 * step, tmp, j, 6);
+    const corner = y0 + plane * H * W + 4 * ty * W + 4 * tx;
+    for (let r = 0; r < 4; r++) outputLine(tmp, 6 * r, 1, Y, corner + r * W, 1);
+  });
 }
 
 /**
  * {@linkcode winogradDelta} for F(4×4, 3×3): `Z[ξ, o, t] = (A δ Aᵀ)[ξ]` for each 4 × 4 block
- * `δ` of output gradient.
+ * `δ` of output gradient, over the groups of four tiles `[g0, g1)` of `(O, T)`.
  *
  * @example
  * ```ts
- * winograd4Delta(D, 0, Z, 0, O, 8, 8, images * 4, 0, images * O);
+ * winograd4Delta(D, 0, Z, 0, O, 8, 8, images * 4, 0, O * images);
  * ```
  */
 export function winograd4Delta(
@@ -439,22 +454,15 @@ export function winograd4Delta(
   H: number,
   W: number,
   T: number,
-  p0: number,
-  p1: number,
+  g0: number,
+  g1: number,
 ): void {
-  const tilesPerImage = (H / 4) * (W / 4), step = matrixStride(O * T);
-  const tmp = new Float64Array(24);
-  for (let p = p0; p < p1; p++) {
-    const n = Math.floor(p / O), o = p - n * O;
-    let out = z0 + o * T + n * tilesPerImage;
-    for (let ty = 0; ty < H; ty += 4) {
-      for (let tx = 0; tx < W; tx += 4, out++) {
-        const corner = d0 + p * H * W + ty * W + tx;
-        for (let j = 0; j < 4; j++) deltaLine(D, corner + j, W, tmp, j, 4);
-        for (let i = 0; i < 6; i++) deltaLine(tmp, 4 * i, 1, Z, out + 6 * i * step, step);
-      }
-    }
-  }
+  const step = matrixStride(O * T), tmp = new Float64Array(24);
+  eachTile4(O, H, W, T, g0, g1, (i, plane, ty, tx) => {
+    const corner = d0 + plane * H * W + 4 * ty * W + 4 * tx;
+    for (let j = 0; j < 4; j++) deltaLine(D, corner + j, W, tmp, j, 4);
+    for (let r = 0; r < 6; r++) deltaLine(tmp, 4 * r, 1, Z, z0 + i + 6 * r * step, step);
+  });
 }
 
 /**
