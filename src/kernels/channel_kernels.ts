@@ -8,8 +8,8 @@
  * Each loop takes its arrays with an offset: its own arrays and 0 on the calling thread, the
  * shared memory's views and the arrays' positions in it on a Worker. Layers call them through
  * `forChannels` (`arena.ts`), by number. In the shared memory, BatchNorm's and ReLU's run as
- * the WebAssembly SIMD functions of `wasm/channel_wat.ts` instead; these loops are their
- * oracle in the tests.
+ * the WebAssembly SIMD functions of `wasm/channel_wat.ts` instead, and F(4×4)'s image
+ * transforms as those of `wasm/winograd_wat.ts`; these loops are their oracle in the tests.
  *
  * BatchNorm's per-channel numbers travel in a float64 block `P` of {@linkcode BN_SLOTS} values
  * per channel (`γ`, `β`, mean, 1/σ, biased variance, Σdy, Σdy·(x − μ)) followed by `eps`.
@@ -266,7 +266,10 @@ type ChannelKernel = (
   hi: number,
 ) => void;
 
-/** A Winograd transform over image planes (`winograd_transforms.ts`) as a channel loop. */
+/**
+ * A Winograd transform between images and transformed matrices (`winograd_transforms.ts`:
+ * F(2×2)'s over image planes, F(4×4)'s over groups of four tiles) as a channel loop.
+ */
 function planes(
   transform: (
     a: FloatArray,

@@ -1,8 +1,8 @@
 /**
  * The transforms of Winograd's minimal filtering F(2×2, 3×3) and F(4×4, 3×3) (Lavin & Gray,
- * "Fast Algorithms for Convolutional Neural Networks", 2016), over a range of planes or
- * filters so that the fast GEMM's threads can split them (`CHANNEL_KERNELS` in
- * `channel_kernels.ts`).
+ * "Fast Algorithms for Convolutional Neural Networks", 2016), over a range of planes (groups
+ * of four tiles for F(4×4)) or filters so that the fast GEMM's threads can split them
+ * (`CHANNEL_KERNELS` in `channel_kernels.ts`).
  *
  * A 3 × 3 stride-1 cross-correlation with padding 1 gives each 2 × 2 block of outputs from a
  * 4 × 4 patch `d` of the input as `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`: 16 multiplies where the
