@@ -116,15 +116,15 @@ const BASE: Omit<TrainConfig, "recipe"> = {
 
 /**
  * The recipes `--recipe` picks from. Their sizes follow the measured speed of a training step
- * on a 2-core CPU (about 250 images/s for the default network in a training run).
+ * on a 2-core CPU (about 450–500 images/s for the default network in a training run).
  *
  * - `quick`: a smoke run of a minute or two: one epoch on 3,000 images, no test-time
  *   augmentation.
- * - `default`: what fits in 20 minutes on 2 cores: six epochs on the 48,000 training images
- *   left after the validation split, with the whitened stem, alternating flips, and flipped
- *   and shifted test views (85.44% in 19 min 42 s with seed 0, 85.12% in 21 min 52 s with
- *   seed 1 while the machine ran slower; measured on 2026-11-29 with the direct convolutions;
- *   with Winograd, 84.36% in 17 min 26 s and 84.74% in 15 min 40 s).
+ * - `default`: what fits in 20 minutes on 2 cores, with room for the machine's slower phases:
+ *   eight epochs on the 48,000 training images left after the validation split, with the
+ *   whitened stem, alternating flips, and flipped and shifted test views (86.16% in 14 min
+ *   30 s with seed 0, 85.49% in 14 min 12 s with seed 1; measured on 2026-11-29 with the
+ *   Winograd transforms in SIMD).
  * - `strong`: a wider network on every image for longer, for people with time: 89.13% in about
  *   2 h 37 min on 2 cores (55–78 images/s; seed 0, measured on 2026-11-29).
  */
@@ -139,7 +139,7 @@ export const RECIPES: Record<string, TrainConfig> = {
     ttaFlip: false,
     ttaShift: 0,
   },
-  default: { ...BASE, recipe: "default", epochs: 6, trainLimit: 0 },
+  default: { ...BASE, recipe: "default", epochs: 8, trainLimit: 0 },
   strong: {
     ...BASE,
     recipe: "strong",
