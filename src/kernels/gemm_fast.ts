@@ -120,6 +120,15 @@ export class FastGemm implements OutputArena {
   readonly #arenaBytes: number;
   /** The arena's released blocks: byte offsets by size in floats. */
   readonly #free = new Map<number, number[]>();
+  /**
+   * Called the first time the arena is full and {@linkcode FastGemm.allocate} gives ordinary
+   * memory, with the size asked in bytes: the layers whose outputs lie there run several times
+   * slower (their data is copied in and out of every product, and their BatchNorm, ReLU and
+   * Winograd loops run on one thread in TypeScript), which a program may want to tell its
+   * user about.
+   */
+  onArenaFull: ((bytes: number) => void) | null = null;
+  #full = false;
 
   private constructor(memory: WebAssembly.Memory, helpers: number, arenaBytes: number) {
     this.#memory = memory;
@@ -148,7 +157,11 @@ export class FastGemm implements OutputArena {
     if (offset === undefined) {
       // Past its share of the memory the arena gives ordinary memory (copied in and out like
       // any other), so that the products' scratch always has room above it.
-      if (this.#base + size * 4 > this.#arenaBytes) return new Float32Array(size);
+      if (this.#base + size * 4 > this.#arenaBytes) {
+        if (!this.#full) this.onArenaFull?.(size * 4);
+        this.#full = true;
+        return new Float32Array(size);
+      }
       offset = this.#base;
       this.#reserve(this.#base = align(offset + size * 4));
     }

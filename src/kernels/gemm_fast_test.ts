@@ -209,11 +209,15 @@ Deno.test("the fast GEMM's arena gives zeroed blocks in its memory, kept as it g
 
 Deno.test("past its size the arena gives ordinary memory, which products copy as before", async () => {
   const fast = await FastGemm.start({ threads: 1, arenaBytes: 1 << 20 });
+  const full: number[] = [];
+  fast.onArenaFull = (bytes) => full.push(bytes);
   try {
     const [n, k] = [512, 1000];
     const a = fast.allocate(k).fill(1), b = fast.allocate(k * n).fill(2);
     assert.ok(a.buffer instanceof SharedArrayBuffer, "within the size: the shared memory");
     assert.ok(!(b.buffer instanceof SharedArrayBuffer), "past it: ordinary memory");
+    fast.allocate(k * n);
+    assert.deepEqual(full, [4 * k * n], "told once, the first time");
     const c = new Float32Array(n);
     fast.gemm(false, false, 1, n, k, a, b, c, 0);
     assert.ok(c.every((v) => v === 2 * k));

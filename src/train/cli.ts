@@ -187,7 +187,13 @@ export async function main(args: string[]): Promise<number> {
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     throw new UserError(`--threads must be a positive integer, got ${threads}.`);
   }
-  await useFastKernels({ threads });
+  const fast = await useFastKernels({ threads });
+  fast.onArenaFull = () =>
+    console.error(
+      `Note: at batch size ${config.batchSize}, this network's activations outgrow the fast ` +
+        `kernels' shared memory, and the layers past it run several times slower; a smaller ` +
+        `--batch-size avoids that.`,
+    );
 
   let stop = false;
   const onInterrupt = () => {
