@@ -11,7 +11,7 @@
  *
  * Options: `--steps N` timed steps per round (default 2), `--rounds N` (default 2),
  * `--batch N` (default: the recipe's), `--threads N` (default 2), `--widths A,B,C,D` (default: the
- * recipe's; `32,64,128,256` is the strong recipe's network), `--reference` runs this project with
+ * recipe's; `32,64,256,256` is the strong recipe's network), `--reference` runs this project with
  * the plain TypeScript GEMM instead of the fast one, `--no-torch` skips PyTorch, `--python
  * PATH` picks the interpreter (default /usr/bin/python3).
  *

@@ -90,7 +90,8 @@ const align = (bytes: number) => (bytes + 63) & ~63;
 /**
  * The most bytes the arena's blocks take of the shared memory: a quarter of its 4 GiB, so that
  * the products' scratch above them keeps its offsets within the int32 range `align` computes in.
- * (The default recipe's training and evaluation buffers take about 560 MB, the strong one's 1 GB.)
+ * (The default recipe's training and evaluation buffers take about 560 MB, the strong one's at
+ * batch 256 fit; at batch 512 they do not, and `onArenaFull` tells.)
  */
 const ARENA_BYTES = 2 ** 30;
 
