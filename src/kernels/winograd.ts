@@ -12,8 +12,8 @@
  * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
  * with the flipped filters) and its weight gradient this way in float32 where
  * {@linkcode winogradApplies}: the layers with 32 input and output channels or more, where it
- * measured faster than the direct kernels. The products and transforms run in float32 whatever the
- * arrays' type. F(4×4)'s transforms scale values by up to 8 and down to 1/24, so its
+ * measured faster than the direct kernels. The products and transforms run in float32 whatever
+ * the arrays' type. F(4×4)'s transforms scale values by up to 8 and down to 1/24, so its
  * rounding is larger: 256 → 256 channels on 8 × 8 images, the forward pass was off by
  * 1.6·10⁻⁵ of the largest output where float32 sums in order were off by 1.8·10⁻⁶ and
  * F(2×2) by 5·10⁻⁷ (the weight gradient: 1.2·10⁻⁶ and 1·10⁻⁷), far below what training

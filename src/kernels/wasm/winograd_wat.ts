@@ -204,19 +204,18 @@ export function winogradWat(): string[] {
     add(sub(mul(4, d(1)), mul(5, d(3))), d(5)),
   ];
   func("wino4_input", ["x", "v"], false, inputLocals, () => {
+    const lane = (m: string, k: number) => `(i32x4.extract_lane ${k} ${get(m)})`;
+    const rb = (k: number) => get(`rb${k}`);
     for (let r = 0; r < 6; r++) {
       // Row r of each lane's patch: image row 4ty − 1 + r.
+      const rowMask = r === 0 ? "mT" : r === 5 ? "mB" : null;
       for (let k = 0; k < 4; k++) {
         const a = get(`a${k}`);
-        const offset = (r - 1) === 0
+        const offset = r === 1
           ? a
           : `(i32.add ${a} (i32.mul (i32.const ${r - 1}) ${get("rowBytes")}))`;
-        const mask = r === 0 ? "mT" : r === 5 ? "mB" : null;
-        const lane = `(i32x4.extract_lane ${k} ${get(mask ?? "mT")})`;
-        set(`rb${k}`, mask ? `(select ${offset} ${a} ${lane})` : offset);
+        set(`rb${k}`, rowMask ? `(select ${offset} ${a} ${lane(rowMask, k)})` : offset);
       }
-      const rb = (k: number) => get(`rb${k}`);
-      const lane = (m: string, k: number) => `(i32x4.extract_lane ${k} ${get(m)})`;
       for (let k = 0; k < 4; k++) set(`w${k}`, load(rb(k)));
       transpose(range(4).map((k) => get(`w${k}`)), "w");
       // Column 4tx − 1 (lane 3 of the vector left of the block) and 4tx + 4 (lane 0 of the one
@@ -247,7 +246,6 @@ export function winogradWat(): string[] {
         get("w3"),
         and(get("right"), get("mR")),
       ];
-      const rowMask = r === 0 ? "mT" : r === 5 ? "mB" : null;
       row.forEach((v, j) => set(`d${j}`, rowMask ? and(v, get(rowMask)) : v));
       // Bᵀ down this row of the patch (the TypeScript's first pass runs down the columns; the
       // order of the two passes does not change the result, only its rounding).
