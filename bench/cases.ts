@@ -7,13 +7,14 @@
  * @module
  */
 
+import { setOutputArena } from "../src/kernels/arena.ts";
 import { chunkImages } from "../src/kernels/chunks.ts";
 import { setGemm } from "../src/kernels/gemm.ts";
 import type { FastGemm } from "../src/kernels/gemm_fast.ts";
 import { Conv1D } from "../src/nn/conv1d.ts";
 import { Conv2D } from "../src/nn/conv2d.ts";
 import { Rng } from "../src/random.ts";
-import { zeros } from "../src/tensor.ts";
+import { tensor, zeros } from "../src/tensor.ts";
 import { buildModel } from "../src/train/models.ts";
 import { RECIPES } from "../src/train/recipes.ts";
 import { setup, step } from "./train_step.ts";
@@ -35,13 +36,25 @@ export interface BenchCase {
   [param: string]: unknown;
 }
 
+/**
+ * Sets up the kernels as training runs them (`useFastKernels`): the fast GEMM at the case's
+ * threads, and its shared memory as the arena the layers' outputs come from, so that their
+ * products read them in place and BatchNorm, ReLU and the Winograd transforms run on it in
+ * SIMD on the fast GEMM's threads. (Without the arena those run in TypeScript on one thread, and
+ * a Winograd layer measured many times slower than in training.)
+ */
+function useTrainingKernels(c: BenchCase, fast: FastGemm): void {
+  setGemm(fast.withThreads(c.threads));
+  setOutputArena(fast);
+}
+
 /** The function a case times: one run (a promise where the work is asynchronous). */
 export type Run = () => void | Promise<void>;
 
 /**
  * Builds the function to time for a case of each kind; `fast` is the fast GEMM, started
- * with as many threads as any case uses. Kinds that go through the layers install the fast
- * GEMM behind `gemm` at the case's thread count.
+ * with as many threads as any case uses. Kinds that go through the layers set the kernels up
+ * as training does ({@linkcode useTrainingKernels}).
  */
 export const SETUP: Record<string, (c: BenchCase, fast: FastGemm) => Run | Promise<Run>> = {
   gemm(c, fast) {
@@ -73,7 +86,7 @@ export const SETUP: Record<string, (c: BenchCase, fast: FastGemm) => Run | Promi
   },
   conv2d(c, fast) {
     const { batch, inChannel, outChannel, size } = c as unknown as ConvShape & { batch: number };
-    setGemm(fast.withThreads(c.threads));
+    useTrainingKernels(c, fast);
     const rng = new Rng(1);
     const conv = new Conv2D(inChannel, outChannel, 3, 1, {
       padding: 1,
@@ -81,15 +94,17 @@ export const SETUP: Record<string, (c: BenchCase, fast: FastGemm) => Run | Promi
       dtype: "float32",
       rng,
     });
-    const x = rng.fillUniform(zeros([batch, inChannel, size, size], "float32"), 0, 1);
-    const delta = rng.fillNormal(zeros([batch, outChannel, size, size], "float32"));
+    // In the shared memory, as a layer's input and output gradient are in training.
+    const shared = (shape: number[]) => tensor(fast.allocate(shape.reduce((a, b) => a * b)), shape);
+    const x = rng.fillUniform(shared([batch, inChannel, size, size]), 0, 1);
+    const delta = rng.fillNormal(shared([batch, outChannel, size, size]));
     return () => {
       conv.forward(x);
       conv.backward(delta);
     };
   },
   trainStep(c, fast) {
-    setGemm(fast.withThreads(c.threads));
+    useTrainingKernels(c, fast);
     const { model, optimizer, x, y } = setup(c.batch as number);
     return () => step(model, optimizer, x, y);
   },
