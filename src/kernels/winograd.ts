@@ -37,7 +37,7 @@ import {
 } from "./channel_kernels.ts";
 import { chunkImages } from "./chunks.ts";
 import { gemm } from "./gemm.ts";
-import { matrixStride } from "./winograd_transforms.ts";
+import { matrixStride, tileGroups } from "./winograd_transforms.ts";
 import type { FloatArray } from "../tensor.ts";
 
 /**
@@ -92,7 +92,7 @@ const F2: Variant = {
 const F4: Variant = {
   tile: 4,
   positions: 36,
-  work: (rows, _, T) => Math.ceil(rows * T / 4),
+  work: (rows, _, T) => tileGroups(rows, T),
   input: WINOGRAD4_INPUT,
   output: WINOGRAD4_OUTPUT,
   delta: WINOGRAD4_DELTA,

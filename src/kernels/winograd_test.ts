@@ -18,6 +18,7 @@ import { FastGemm, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 import { winogradApplies, winogradConv2d, winogradWeightGrad } from "./winograd.ts";
 import {
   matrixStride,
+  tileGroups,
   winograd4Delta,
   winograd4Filter,
   winograd4FilterGrad,
@@ -129,7 +130,7 @@ const TRANSFORMS = [
   {
     tile: 4,
     positions: 36,
-    work: (rows: number, _: number, T: number) => Math.ceil(rows * T / 4),
+    work: (rows: number, _: number, T: number) => tileGroups(rows, T),
     planes: [
       [WINOGRAD4_INPUT, winograd4Input],
       [WINOGRAD4_DELTA, winograd4Delta],
@@ -138,16 +139,6 @@ const TRANSFORMS = [
     filters: [[WINOGRAD4_FILTER, winograd4Filter], [WINOGRAD4_FILTER_GRAD, winograd4FilterGrad]],
   },
 ] as const;
-
-/** The largest difference between `got` and `want` relative to `want`'s largest magnitude. */
-function relativeTo(got: Float32Array, want: Float32Array): number {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return diff / scale;
-}
 
 Deno.test("the transforms split over the threads, in the shared memory, compute what they compute on the calling thread", async () => {
   const fast = await FastGemm.start({ threads: 2 });
@@ -183,7 +174,10 @@ Deno.test("the transforms split over the threads, in the shared memory, compute 
           if (tile === 2) {
             assert.deepEqual([...got], [...expected], `${label}: transform ${kernel}`);
           } // F(4×4)'s run in SIMD in float32, the TypeScript in float64 between its two passes.
-          else assert.ok(relativeTo(got, expected) < 1e-6, `${label}: transform ${kernel}`);
+          else {assert.ok(
+              relative(got, tensor(expected, [expected.length])) < 1e-6,
+              `${label}: transform ${kernel}`,
+            );}
         }
         const count = rows * 3; // the filters of a rows → 3 layer
         const filterMatrices = positions * matrixStride(count);

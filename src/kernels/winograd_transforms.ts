@@ -348,6 +348,19 @@ function filterGradLine(a: FloatArray, i: number, s: number, b: FloatArray, j: n
 }
 
 /**
+ * The groups of four tiles F(4×4)'s image transforms run over for `rows` channels of `T`
+ * tiles: the range to split over the threads.
+ *
+ * @example
+ * ```ts
+ * tileGroups(3, 5); // 4: tiles 0–3, 4–7, 8–11, 12–14
+ * ```
+ */
+export function tileGroups(rows: number, T: number): number {
+  return Math.ceil(rows * T / 4);
+}
+
+/**
  * Runs `body(i, plane, ty, tx)` for tiles `i` in `[4·g0, 4·g1)` of the transformed layout
  * `(rows, T)` (F(4×4)'s transforms run over groups of four tiles, as their SIMD versions in
  * `wasm/winograd_wat.ts` do): tile `i` is in image plane `plane` (`n·rows + c`) at tile row
