@@ -21,7 +21,15 @@
  */
 
 import { type OutputArena, outputArena } from "../kernels/arena.ts";
-import { type DType, dtypeOf, sameShape, type Tensor, tensor, zeros } from "../tensor.ts";
+import {
+  type DType,
+  dtypeOf,
+  type FloatArray,
+  sameShape,
+  type Tensor,
+  tensor,
+  zeros,
+} from "../tensor.ts";
 
 /**
  * One reusable output tensor of a layer.
@@ -41,12 +49,19 @@ import { type DType, dtypeOf, sameShape, type Tensor, tensor, zeros } from "../t
  */
 export class OutputBuffer {
   #tensor: Tensor | null = null;
-  /** The arena `#tensor`'s memory came from, to give it back there. */
+  /**
+   * The memory `#tensor` views a prefix of: as large as the largest shape since it was
+   * allocated, so that a smaller batch (an epoch's last, a validation pass's) reuses it
+   * instead of taking more.
+   */
+  #data: FloatArray | null = null;
+  /** The arena `#data` came from, to give it back there. */
   #from: OutputArena | null = null;
 
   /**
    * A dense tensor of `shape` and `dtype`: the last one returned if it matches (its old
-   * contents still in it, or zeros with `zero`), otherwise a new one of zeros.
+   * contents still in it, or zeros with `zero`), otherwise a new one of zeros (in the memory
+   * of the last one where that is large enough).
    */
   get(shape: readonly number[], dtype: DType, zero = false): Tensor {
     const t = this.#tensor;
@@ -54,11 +69,15 @@ export class OutputBuffer {
       if (zero) t.data.fill(0);
       return t;
     }
-    if (t) this.#from?.release(t.data as Float32Array);
-    this.#from = dtype === "float32" ? outputArena() : null;
     const size = shape.reduce((a, b) => a * b, 1);
-    return this.#tensor = this.#from
-      ? tensor(this.#from.allocate(size), shape)
-      : zeros(shape, dtype);
+    const data = this.#data, from = dtype === "float32" ? outputArena() : null;
+    if (data && dtypeOf(t!) === dtype && this.#from === from && data.length >= size) {
+      return this.#tensor = tensor(data.subarray(0, size).fill(0), shape);
+    }
+    if (data) this.#from?.release(data as Float32Array);
+    this.#from = from;
+    this.#tensor = from ? tensor(from.allocate(size), shape) : zeros(shape, dtype);
+    this.#data = this.#tensor.data;
+    return this.#tensor;
   }
 }

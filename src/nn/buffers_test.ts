@@ -37,7 +37,7 @@ Deno.test("float32 output buffers come from the installed arena, and a replaced 
     const first = buffer.get([2, 3], "float32");
     assert.equal(first.data, given[0]);
     assert.equal(buffer.get([2, 3], "float32"), first, "the same shape keeps its block");
-    assert.equal(buffer.get([4], "float32").data, given[1]);
+    assert.equal(buffer.get([7], "float32").data, given[1]);
     assert.deepEqual(released, [given[0]]);
     assert.ok(buffer.get([4], "float64").data instanceof Float64Array);
     assert.equal(given.length, 2, "float64 buffers come from ordinary memory");
@@ -45,6 +45,34 @@ Deno.test("float32 output buffers come from the installed arena, and a replaced 
     setOutputArena(null);
     buffer.get([5], "float32");
     assert.equal(given.length, 2, "without an arena, from ordinary memory");
+  } finally {
+    setOutputArena(null);
+  }
+});
+
+Deno.test("a smaller shape reuses the front of the block, zeroed; a larger one takes a new block", () => {
+  const given: Float32Array[] = [], released: Float32Array[] = [];
+  setOutputArena({
+    allocate: (size) => given[given.length] = new Float32Array(size),
+    release: (data) => released.push(data),
+  });
+  try {
+    const buffer = new OutputBuffer();
+    buffer.get([4, 3], "float32").data.fill(7);
+    const smaller = buffer.get([2, 3], "float32");
+    assert.equal(given.length, 1, "no new block for a smaller shape");
+    assert.equal(smaller.data.buffer, given[0].buffer);
+    assert.equal(smaller.data.byteOffset, given[0].byteOffset);
+    assert.deepEqual([...smaller.data], [0, 0, 0, 0, 0, 0], "a new shape starts from zeros");
+    assert.equal(buffer.get([4, 3], "float32").data.length, 12, "back to the block's full size");
+    assert.equal(given.length, 1);
+    buffer.get([5, 3], "float32");
+    assert.equal(given.length, 2, "a larger shape takes a new block");
+    assert.deepEqual(released, [given[0]], "and gives the whole old block back");
+    // A block from an arena no longer installed is not reused.
+    setOutputArena(null);
+    assert.ok(buffer.get([1, 3], "float32").data.buffer !== given[1].buffer);
+    assert.deepEqual(released, [given[0], given[1]]);
   } finally {
     setOutputArena(null);
   }

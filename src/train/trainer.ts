@@ -284,7 +284,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
     }
     bar?.stop();
-    const val = data.val && data.val.length > 0 ? evaluate(model, data.val) : null;
+    // At the training batch size the layers' buffers keep their shapes, so the validation pass
+    // reuses the training step's memory: at another size its buffers come on top, and the
+    // strong network's outgrew the fast kernels' shared memory, after which the Winograd
+    // layers' scratch stayed outside it (a third slower for the rest of the run).
+    const val = data.val && data.val.length > 0
+      ? evaluate(model, data.val, { batchSize: config.batchSize })
+      : null;
     const record: EpochRecord = {
       epoch: state.epoch + 1,
       trainLoss: p.lossSum / p.seen,
@@ -344,8 +350,11 @@ async function testAccuracy(
       log(`Could not score ${modelPath} (${why}); evaluating the network instead.`);
     }
   }
-  accuracy ??= evaluate(model, testSet, { flip: config.ttaFlip, shift: config.ttaShift })
-    .accuracy;
+  accuracy ??= evaluate(model, testSet, {
+    batchSize: config.batchSize,
+    flip: config.ttaFlip,
+    shift: config.ttaShift,
+  }).accuracy;
   log(
     `${what}: ${(100 * accuracy).toFixed(2)}% on ${testSet.length} images${how}.`,
   );

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { ImageSet } from "../data/cifar10.ts";
 import { UserError } from "../errors.ts";
+import { setOutputArena } from "../kernels/arena.ts";
 import { ReLU } from "../nn/activation.ts";
 import { Conv2D } from "../nn/conv2d.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
@@ -125,6 +126,37 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
     lines.join("\n"),
   );
   assert.ok(lines.some((l) => /^Test accuracy: \d+\.\d\d% on 32 images\.$/.test(l)));
+});
+
+Deno.test("the validation and test passes take no memory beyond the training step's", async () => {
+  // The layers' float32 buffers, taken as the fast kernels' arena takes them: a released
+  // block serves only a request of its size, anything else takes new memory. The evaluations
+  // (36 images: four full batches and one of four) must take none beyond the training's (the
+  // strong network's training buffers nearly fill the arena).
+  const arenaBytes = async (evaluated: boolean) => {
+    let taken = 0;
+    const free = new Map<number, number>();
+    setOutputArena({
+      allocate: (size) => {
+        const blocks = free.get(size) ?? 0;
+        if (blocks > 0) free.set(size, blocks - 1);
+        else taken += 4 * size;
+        return new Float32Array(size);
+      },
+      release: (data) => free.set(data.length, (free.get(data.length) ?? 0) + 1),
+    });
+    try {
+      const val = evaluated ? colourSet(36, 2) : null, test = evaluated ? colourSet(36, 3) : null;
+      const result = await run({ outDir: await tempDir(), data: { ...data, val, test } });
+      assert.equal(result.test !== null, evaluated);
+    } finally {
+      setOutputArena(null);
+    }
+    return taken;
+  };
+  const training = await arenaBytes(false);
+  assert.ok(training > 0);
+  assert.equal(await arenaBytes(true), training);
 });
 
 // Also with BatchNorm's biases in a group of their own at a scaled rate, and a fast running
