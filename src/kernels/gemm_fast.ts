@@ -15,6 +15,7 @@
  * @module
  */
 
+import { UserError } from "../errors.ts";
 import { type OutputArena, setOutputArena } from "./arena.ts";
 import type { ChannelArray } from "./channel_kernels.ts";
 import { type Gemm, gemmReference, setGemm } from "./gemm.ts";
@@ -88,12 +89,19 @@ const STREAM_MIN_PANELS = 8;
 const align = (bytes: number) => (bytes + 63) & ~63;
 
 /**
- * The most bytes the arena's blocks take of the shared memory: a quarter of its 4 GiB, so that
- * the products' scratch above them keeps its offsets within the int32 range `align` computes in.
- * (The default recipe's training and evaluation buffers take about 560 MB, the strong one's at
- * batch 256 fit; at batch 512 they do not, and `onArenaFull` tells.)
+ * The shared memory's size limit: 2 GiB, so that every byte offset fits the int32 arithmetic
+ * the kernels address it with (`align`, `>> 2`, the control block's fields).
  */
-const ARENA_BYTES = 2 ** 30;
+const MEMORY_BYTES = 2 ** 31;
+
+/**
+ * The most bytes the arena's blocks take of the shared memory: three quarters, so that the
+ * products' scratch has room above them (a product whose operands lie in the arena needs
+ * little: 4 MB for the strong recipe's network at batch 256, whose buffers take 1,012 MiB; one
+ * whose operands lie outside needs room for their copies). The default recipe's buffers take
+ * about 560 MB; at batch 512 the strong one's do not fit, and `onArenaFull` tells.
+ */
+const ARENA_BYTES = 1.5 * 2 ** 30;
 
 /**
  * A running fast GEMM: {@linkcode FastGemm.gemm} to call it, `close()` to stop its Workers.
@@ -219,7 +227,7 @@ export class FastGemm implements OutputArena {
    * thread is one of them, so `threads - 1` Workers start. A Worker idle for a second
    * leaves, so a program exits without `close()`; the next large product starts it again
    * (and runs with the threads that are ready meanwhile). Its arena's blocks take at most
-   * `arenaBytes` (default and most: 1 GiB) of the shared memory; past that it gives ordinary
+   * `arenaBytes` (default and most: 1.5 GiB) of the shared memory; past that it gives ordinary
    * memory.
    *
    * @example
@@ -234,7 +242,11 @@ export class FastGemm implements OutputArena {
   ): Promise<FastGemm> {
     const wanted = options.threads ?? navigator.hardwareConcurrency;
     const threads = Math.max(1, Math.min(MAX_WORKERS + 1, wanted));
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true });
+    const memory = new WebAssembly.Memory({
+      initial: 16,
+      maximum: MEMORY_BYTES / PAGE_BYTES,
+      shared: true,
+    });
     const fast = new FastGemm(memory, threads - 1, options.arenaBytes ?? ARENA_BYTES);
     await Promise.all(fast.#workers.map((_, slot) => fast.#spawn(slot)));
     return fast;
@@ -553,6 +565,12 @@ export class FastGemm implements OutputArena {
   #reserve(bytes: number): void {
     const have = this.#memory.buffer.byteLength;
     if (bytes <= have) return;
+    if (bytes > MEMORY_BYTES) {
+      throw new UserError(
+        `a matrix product needs ${(bytes / 2 ** 30).toFixed(1)} GiB of the fast kernels' ` +
+          `memory, more than its 2 GiB; a smaller batch fits.`,
+      );
+    }
     this.#memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
     this.#f32 = new Float32Array(this.#memory.buffer);
     this.#ctrl = new Int32Array(this.#memory.buffer, 0, CONTROL_BYTES / 4);
