@@ -126,9 +126,10 @@ const BASE: Omit<TrainConfig, "recipe"> = {
  *   30 s with seed 0, 85.49% in 14 min 12 s with seed 1, 86.05% with seed 2 in a slow phase
  *   of the machine; measured on 2026-11-29 with the Winograd transforms in SIMD).
  * - `strong`: a wider network (airbench's widths: 64 and then 256 channels) on every image for
- *   longer, for people with time: 89.64% with seed 0 (measured on 2026-11-29; its last epoch
- *   took 13 min at 62 images/s, so about 2 h 40 min in all). The network `32,64,128,256`
- *   reached 89.13% with the same settings in two thirds of the time.
+ *   longer, for people with time: 89.64% with seed 0 (measured on 2026-11-29; its epochs take
+ *   6–10 min at 80–143 images/s, so 1 h 15 min to 2 h in all). The network `32,64,128,256`
+ *   reached 89.13% with the same settings in two thirds of the time; weight decay 1.25e-3
+ *   reached 89.27%.
  */
 export const RECIPES: Record<string, TrainConfig> = {
   quick: {
