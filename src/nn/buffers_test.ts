@@ -26,12 +26,18 @@ Deno.test("layers reuse their output buffers: valid until the layer's next call,
   assert.equal(maxAbsDiff(net.backward(delta), first), 0);
 });
 
-Deno.test("float32 output buffers come from the installed arena, and a replaced one goes back to it", () => {
+/** Installs an arena that records the blocks it gives and takes back. */
+function recordingArena(): { given: Float32Array[]; released: Float32Array[] } {
   const given: Float32Array[] = [], released: Float32Array[] = [];
   setOutputArena({
     allocate: (size) => given[given.length] = new Float32Array(size),
     release: (data) => released.push(data),
   });
+  return { given, released };
+}
+
+Deno.test("float32 output buffers come from the installed arena, and a replaced one goes back to it", () => {
+  const { given, released } = recordingArena();
   try {
     const buffer = new OutputBuffer();
     const first = buffer.get([2, 3], "float32");
@@ -51,11 +57,7 @@ Deno.test("float32 output buffers come from the installed arena, and a replaced 
 });
 
 Deno.test("a smaller shape reuses the front of the block, zeroed; a larger one takes a new block", () => {
-  const given: Float32Array[] = [], released: Float32Array[] = [];
-  setOutputArena({
-    allocate: (size) => given[given.length] = new Float32Array(size),
-    release: (data) => released.push(data),
-  });
+  const { given, released } = recordingArena();
   try {
     const buffer = new OutputBuffer();
     buffer.get([4, 3], "float32").data.fill(7);
