@@ -20,7 +20,7 @@ import {
 } from "../kernels/channel_kernels.ts";
 import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, checkDType, checkImage, checkInteger, saved } from "./check.ts";
-import { Layer, type NamedTensor, type Parameter, ShapeError } from "./module.ts";
+import { Layer, type Module, type NamedTensor, type Parameter, ShapeError } from "./module.ts";
 
 /** Options with PyTorch's meaning and defaults. */
 export interface BatchNorm2DOptions {
@@ -65,8 +65,11 @@ export class BatchNorm2D extends Layer {
   readonly numFeatures: number;
   /** Added to the variance before the square root. */
   readonly eps: number;
-  /** The weight of the new batch in the running statistics (PyTorch's convention). */
-  readonly momentum: number;
+  /**
+   * The weight of the new batch in the running statistics (PyTorch's convention); settable,
+   * as `recalibrateBatchNorm` does to average over batches.
+   */
+  momentum: number;
   /** γ, shape `(numFeatures,)`, or null without `affine`. */
   weight: Tensor | null;
   /** β, shape `(numFeatures,)`, or null without `affine`. */
@@ -216,4 +219,17 @@ export class BatchNorm2D extends Layer {
   #name(): string {
     return `BatchNorm2D(${this.numFeatures})`;
   }
+}
+
+/**
+ * Every BatchNorm2D in `module`'s tree, in order.
+ *
+ * @example
+ * ```ts
+ * for (const bn of batchNorms(model)) bn.eval();
+ * ```
+ */
+export function batchNorms(module: Module): BatchNorm2D[] {
+  const own = module instanceof BatchNorm2D ? [module] : [];
+  return own.concat(module.namedChildren().flatMap(([, child]) => batchNorms(child)));
 }

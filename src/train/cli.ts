@@ -74,6 +74,12 @@ const OVERRIDES: [
   ],
   ["--bn-momentum <x>", "bnMomentum", "BatchNorm's running-statistics momentum", number],
   ["--bn-bias-lr <x>", "bnBiasLr", "factor on the learning rate of BatchNorm's biases", number],
+  [
+    "--bn-recalibrate <n>",
+    "bnRecalibrate",
+    "recompute BatchNorm's running statistics on n training batches before each evaluation",
+    number,
+  ],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],

@@ -6,7 +6,7 @@
  */
 
 import type { Module, Parameter } from "../nn/module.ts";
-import { BatchNorm2D } from "../nn/norm.ts";
+import { batchNorms } from "../nn/norm.ts";
 import { type ParamGroup, resolveParams, splitWeightDecay } from "../optim/optimizer.ts";
 import type { SGDOptions } from "../optim/sgd.ts";
 
@@ -43,10 +43,4 @@ export function trainingGroups(model: Module, bnBiasLr: number): TrainingGroups 
     ],
     lrScales: [1, 1, bnBiasLr],
   };
-}
-
-/** Every BatchNorm2D in `module`'s tree, in order. */
-function batchNorms(module: Module): BatchNorm2D[] {
-  const own = module instanceof BatchNorm2D ? [module] : [];
-  return own.concat(module.namedChildren().flatMap(([, child]) => batchNorms(child)));
 }

@@ -17,12 +17,13 @@ import { Lookahead } from "../optim/lookahead.ts";
 import { piecewiseLinear, type Schedule } from "../optim/schedule.ts";
 import { SGD, type SGDOptions } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
-import { contiguous } from "../tensor.ts";
+import { contiguous, type Tensor } from "../tensor.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { argmaxRows, evaluate } from "./evaluate.ts";
 import { buildModel, macsPerImage } from "./models.ts";
 import { trainingGroups } from "./param_groups.ts";
 import { plotSvg } from "./plot.ts";
+import { recalibrateBatchNorm } from "./recalibrate.ts";
 import { EpochProgress } from "./progress.ts";
 import { checkConfig, savedConfig, type TrainConfig } from "./recipes.ts";
 import { whiteningFilters } from "./whitening.ts";
@@ -284,6 +285,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       }
     }
     bar?.stop();
+    if (config.bnRecalibrate > 0) {
+      recalibrateBatchNorm(model, recalibrationBatches(train, config, state.epoch));
+    }
     // At the training batch size the layers' buffers keep their shapes, so the validation pass
     // reuses the training step's memory: at another size its buffers come on top, and the
     // strong network's outgrew the fast kernels' shared memory, after which the Winograd
@@ -375,6 +379,22 @@ const TURN_MS = 500;
  */
 function timerTurn(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * The first `config.bnRecalibrate` batches of an unaugmented pass over the training images,
+ * shuffled by epoch (so a resumed run draws the same ones).
+ */
+function* recalibrationBatches(
+  train: ImageSet,
+  config: TrainConfig,
+  epoch: number,
+): Generator<Tensor> {
+  const loader = new Cifar10Loader(train, { batchSize: config.batchSize, seed: config.seed });
+  for (const { x, index } of loader.batches(epoch)) {
+    if (index >= config.bnRecalibrate) return;
+    yield x;
+  }
 }
 
 /** Steps between lookahead's syncs (airbench's). */

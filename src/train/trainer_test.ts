@@ -6,7 +6,11 @@ import { ReLU } from "../nn/activation.ts";
 import { Conv2D } from "../nn/conv2d.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { stateDict } from "../nn/state.ts";
+import { Cifar10Loader } from "../data/loader.ts";
+import type { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
+import { clone } from "../tensor.ts";
+import { recalibrateBatchNorm } from "./recalibrate.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { checkConfig, recipe, type TrainConfig } from "./recipes.ts";
 import { train, type TrainOptions } from "./trainer.ts";
@@ -160,8 +164,9 @@ Deno.test("the validation and test passes take no memory beyond the training ste
 });
 
 // Also with BatchNorm's biases in a group of their own at a scaled rate, and a fast running
-// momentum: the groups and the running statistics must come back from the checkpoint too.
-for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6 }]) {
+// momentum: the groups and the running statistics must come back from the checkpoint too
+// (and recalibrated statistics from the same batches).
+for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6, bnRecalibrate: 2 }]) {
   Deno.test(`a run stopped mid-epoch and resumed ends with the same weights (${JSON.stringify(extra)})`, async () => {
     const config = { ...TINY, ...extra };
     const whole = await run({ outDir: await tempDir(), config });
@@ -181,6 +186,21 @@ for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6 }]) {
     assert.equal(resumed.test!.accuracy, whole.test!.accuracy);
   });
 }
+
+Deno.test("--bn-recalibrate: the same weights, with running statistics recomputed from them", async () => {
+  const kept = await run({ outDir: await tempDir() });
+  const config = { ...TINY, bnRecalibrate: 2 };
+  const recalibrated = await run({ outDir: await tempDir(), config });
+  const values = (model: Sequential, kind: "parameters" | "buffers") =>
+    model[kind]().map(({ value }) => [...value.data]);
+  assert.deepEqual(values(recalibrated.model, "parameters"), values(kept.model, "parameters"));
+  assert.notDeepEqual(values(recalibrated.model, "buffers"), values(kept.model, "buffers"));
+  // The statistics are those of the first two unaugmented batches of the last epoch's order.
+  const loader = new Cifar10Loader(data.train, { batchSize: TINY.batchSize, seed: TINY.seed });
+  const batches = [...loader.batches(TINY.epochs - 1)].slice(0, 2).map(({ x }) => clone(x));
+  recalibrateBatchNorm(kept.model, batches);
+  assert.deepEqual(values(kept.model, "buffers"), values(recalibrated.model, "buffers"));
+});
 
 Deno.test("--bn-bias-lr: BatchNorm's biases train at that factor times the scheduled rate", async () => {
   const outDir = await tempDir();
