@@ -23,8 +23,8 @@ import { argmaxRows, evaluate } from "./evaluate.ts";
 import { buildModel, macsPerImage } from "./models.ts";
 import { trainingGroups } from "./param_groups.ts";
 import { plotSvg } from "./plot.ts";
-import { recalibrateBatchNorm } from "./recalibrate.ts";
 import { EpochProgress } from "./progress.ts";
+import { recalibrateBatchNorm } from "./recalibrate.ts";
 import { checkConfig, savedConfig, type TrainConfig } from "./recipes.ts";
 import { whiteningFilters } from "./whitening.ts";
 
