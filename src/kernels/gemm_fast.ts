@@ -86,11 +86,15 @@ export const PARALLEL_MIN_WORK = 1 << 18;
  */
 const STREAM_MIN_PANELS = 8;
 
-const align = (bytes: number) => (bytes + 63) & ~63;
+/**
+ * `bytes` rounded up to a multiple of 64. In floating point, not `& ~63`: a layout past 2 GiB
+ * must come out past it, for `#reserve` to refuse it, not wrap to a negative offset.
+ */
+const align = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 /**
  * The shared memory's size limit: 2 GiB, so that every byte offset fits the int32 arithmetic
- * the kernels address it with (`align`, `>> 2`, the control block's fields).
+ * the kernels address it with (`>> 2`, the control block's fields).
  */
 const MEMORY_BYTES = 2 ** 31;
 

@@ -14,6 +14,7 @@ import { channelRows, im2colMatrix } from "./matrix_view.ts";
 import { GEMM_RELAXED, GEMM_SIMD } from "./wasm/gemm_wasm.ts";
 import { IDLE_MS } from "./gemm_protocol.ts";
 import { tempDir } from "../testing.ts";
+import { UserError } from "../errors.ts";
 
 /** Odd shapes: below one tile, ragged edges on every side, k odd and over one cache block. */
 const SHAPES = [[1, 1, 1], [7, 13, 5], [6, 8, 2], [37, 3, 300], [65, 129, 257]];
@@ -202,6 +203,28 @@ Deno.test("the fast GEMM's arena gives zeroed blocks in its memory, kept as it g
       assert.ok(Math.abs(want[i] - c[i]) < 1e-3, `element ${i}`);
     }
     fast.release(new Float32Array(4)); // not the arena's: ignored
+  } finally {
+    fast.close();
+  }
+});
+
+Deno.test("a product whose layout passes the 2 GiB the kernels address is refused in one sentence", async () => {
+  // One image of 1500 × 1500 and a 16 × 16 kernel: 9 MB of input whose im2col panels take
+  // 2.2 GiB. (Rounding the layout with int32 arithmetic once wrapped it to a negative offset.)
+  const fast = await FastGemm.start({ threads: 1 });
+  try {
+    const size = 1500, kernel = 16, out = size - kernel + 1;
+    const g = convGeometry(1, size, size, [kernel, kernel], [1, 1], [0, 0]);
+    const x = new Float32Array(size * size), W = new Float32Array(kernel * kernel);
+    const y = new Float32Array(out * out);
+    assert.throws(
+      () => fast.gemm(false, false, 1, out * out, kernel * kernel, W, im2colMatrix(x, 1, g), y, 0),
+      (e) =>
+        e instanceof UserError &&
+        /2\.2 GiB .* more than its 2 GiB; a smaller batch fits/.test(e.message),
+    );
+    fast.gemm(false, false, 1, 2, 1, W, x, y, 0); // and it still multiplies
+    assert.equal(y[0], 0);
   } finally {
     fast.close();
   }
