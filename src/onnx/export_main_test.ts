@@ -28,9 +28,11 @@ function trained(ttaFlip: boolean): { model: Module; config: TrainConfig } {
   const config: TrainConfig = { ...recipe("quick"), arch: "resnet", widths: [4, 4, 8, 8], ttaFlip };
   const model = buildModel({ ...config, rng: new Rng(3) });
   const rng = new Rng(5);
-  // Running statistics as training leaves them, so that BatchNorm's export is exercised.
+  // Running statistics as training leaves them, so that BatchNorm's export is exercised (means
+  // near 0: far above, every ReLU after them gives 0, and so would the logits).
   for (const b of model.buffers()) {
-    b.value.data.forEach((_, i, a) => (a[i] = rng.uniform(0.5, 1.5)));
+    const [low, high] = b.name.endsWith("running_var") ? [0.5, 1.5] : [-0.2, 0.2];
+    b.value.data.forEach((_, i, a) => (a[i] = rng.uniform(low, high)));
   }
   return { model, config };
 }
@@ -52,8 +54,10 @@ Deno.test("deno task export writes a trainer checkpoint's network, flip averagin
   const rng = new Rng(7);
   const x = tensor(new Float32Array(3 * 3072).map(() => rng.random()), [3, 3, 32, 32]);
   model.eval();
-  const plain = model.forward(x).data;
-  const mirrored = model.forward(flipHorizontal(x)).data;
+  // Copies: a network's output is only valid until its next forward (src/nn/buffers.ts).
+  const plain = model.forward(x).data.slice();
+  const mirrored = model.forward(flipHorizontal(x)).data.slice();
+  assert.ok(Math.max(...plain) - Math.min(...plain) > 0.1, "logits that differ");
 
   for (const [flags, want] of [[[], "with"], [["--no-tta"], "without"]] as const) {
     const out = `${dir}/m-${want}.onnx`;
@@ -89,6 +93,7 @@ Deno.test("deno task export reads an older run's checkpoint, whose whitened stem
   const rng = new Rng(7);
   const x = tensor(new Float32Array(2 * 3072).map(() => rng.random()), [2, 3, 32, 32]);
   const expected = model.eval().forward(x).data, got = await onnxLogits(out, x);
+  assert.ok(Math.max(...expected) - Math.min(...expected) > 0.005, "logits that differ");
   for (let i = 0; i < got.length; i++) assert.ok(Math.abs(expected[i] - got[i]) < 1e-4);
 });
 

@@ -135,7 +135,8 @@ Deno.test("ttaFlip builds in the average with the mirror image, as the trainer e
   const x = randomImages(rng, 3, "float32");
   const got = await runOnnx(exportOnnx(net, { ttaFlip: true }), x);
   net.eval();
-  const a = net.forward(x).data;
+  // A copy: a network's output is only valid until its next forward (src/nn/buffers.ts).
+  const a = net.forward(x).data.slice();
   const b = net.forward(flipHorizontal(x)).data;
   assert.deepEqual(got.dims, [3, 10]);
   const out = got.data as Float32Array;
