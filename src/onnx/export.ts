@@ -11,6 +11,7 @@
  * | `Linear` | `Gemm` with `transB = 1` |
  * | `ReLU` | `Relu` |
  * | `GELU` | its exact form `0.5 · x · (1 + Erf(x / √2))` (`Gelu` needs opset 20) |
+ * | `Scale` | `Mul` by its factor |
  * | `MaxPool2D`, `AvgPool2D` | `MaxPool`, `AveragePool` (with `count_include_pad` as set) |
  * | `GlobalAvgPool2D` | `GlobalAveragePool` |
  * | `BatchNorm2D` | `BatchNormalization` in inference form (running statistics) |
@@ -42,6 +43,7 @@ import type { Module } from "../nn/module.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "../nn/pool.ts";
 import { Residual } from "../nn/residual.ts";
+import { Scale } from "../nn/scale.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { contiguous, dtypeOf, type Tensor, zeros } from "../tensor.ts";
 import { type AttributeValue, floatTensor, int64Tensor, model, node, valueInfo } from "./graph.ts";
@@ -304,6 +306,7 @@ function emit(b: Builder, module: Module, path: string, x: Value): Value {
     const times = b.add("Mul", [x.name, plusOne], `${nodeName}.mul`);
     return y("Mul", [times, b.scalar(0.5)]);
   }
+  if (module instanceof Scale) return y("Mul", [x.name, b.scalar(module.factor)]);
   if (module instanceof MaxPool2D || module instanceof AvgPool2D) {
     const [ph, pw] = module.padding;
     const attributes: Record<string, AttributeValue> = {
@@ -344,7 +347,7 @@ function emit(b: Builder, module: Module, path: string, x: Value): Value {
   }
   throw new Error(
     `exportOnnx: ${module.constructor.name} at "${nodeName}" has no ONNX form; ` +
-      `export supports Sequential, Residual, Conv1D, Conv2D, Linear, ReLU, GELU, the pools, BatchNorm2D, Flatten and Dropout`,
+      `export supports Sequential, Residual, Conv1D, Conv2D, Linear, ReLU, GELU, Scale, the pools, BatchNorm2D, Flatten and Dropout`,
   );
 }
 

@@ -67,6 +67,7 @@ export async function main(args: string[]): Promise<number> {
     arch: config.arch,
     widths: config.widths,
     stemNorm: config.stemNorm,
+    logitScale: config.logitScale,
     dtype: first ? dtypeOf(first) : "float32",
     rng: new Rng(0), // the weights come from the checkpoint
   });

@@ -25,7 +25,13 @@ async function exportTask(...args: string[]) {
 
 /** A small trainer network and the config its checkpoint records, as `deno task train` saves. */
 function trained(ttaFlip: boolean): { model: Module; config: TrainConfig } {
-  const config: TrainConfig = { ...recipe("quick"), arch: "resnet", widths: [4, 4, 8, 8], ttaFlip };
+  const config: TrainConfig = {
+    ...recipe("quick"),
+    arch: "resnet",
+    widths: [4, 4, 8, 8],
+    logitScale: 0.5, // a layer the checkpoint's weights do not show
+    ttaFlip,
+  };
   const model = buildModel({ ...config, rng: new Rng(3) });
   const rng = new Rng(5);
   // Running statistics as training leaves them, so that BatchNorm's export is exercised (means

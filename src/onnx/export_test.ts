@@ -9,6 +9,7 @@ import { Layer, type Module } from "../nn/module.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "../nn/pool.ts";
 import { Residual } from "../nn/residual.ts";
+import { Scale } from "../nn/scale.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { CIFAR10_CLASSES } from "../data/cifar10.ts";
@@ -33,6 +34,7 @@ function plainNet(dtype: DType): Module {
     new GELU(),
     new AvgPool2D(3, 2, 1, { countIncludePad: false }),
     new Dropout(0.3),
+    new Scale(1.5),
     new Flatten(),
     new Linear(12 * 4 * 4, 32, { dtype }),
     new ReLU(),
@@ -175,6 +177,7 @@ Deno.test("the exported model names its producer, opset, nodes and state_dict ke
   const plain = decodeModel(exportOnnx(plainNet("float32"))).graph!;
   assert.ok(!plain.node!.some((n) => n.name === "8"));
   assert.ok(plain.node!.some((n) => n.op_type === "Erf"));
+  assert.equal(plain.node!.find((n) => n.name === "9")?.op_type, "Mul", "Scale is a Mul");
 });
 
 Deno.test("export meets the submission contract, dynamic or at a fixed batch", async () => {

@@ -16,9 +16,13 @@ import { scoreInChildProcess } from "../onnx/score_process.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { savedRun, train } from "./trainer.ts";
 
+/** A number, or a fraction such as `1/9` (the logit scale is one). */
 const number = (value: string) => {
-  const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError("not a number");
+  const [p, q = "1", ...rest] = value.split("/");
+  const n = Number(p) / Number(q);
+  if (rest.length || !p.trim() || !q.trim() || !Number.isFinite(n)) {
+    throw new InvalidArgumentError("not a number");
+  }
   return n;
 };
 const widths = (value: string) => {
@@ -80,6 +84,7 @@ const OVERRIDES: [
     "recompute BatchNorm's running statistics on n training batches before each evaluation",
     number,
   ],
+  ["--logit-scale <x>", "logitScale", "fixed factor on the logits (airbench: 1/9)", number],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],

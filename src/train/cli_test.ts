@@ -22,6 +22,8 @@ Deno.test("deno task train: person-made errors end in one sentence and exit 2", 
       [["--epochs", "many"], /--epochs.*not a number/],
       [["--widths", "8,8"], /four positive integers/],
       [["--lr", "-2"], /--lr must be a positive number/],
+      [["--logit-scale", "1/0"], /--logit-scale.*not a number/],
+      [["--logit-scale", "0/9"], /--logit-scale must be a positive number, got 0/],
       [
         ["--resume", "--overwrite"],
         /--resume continues the run in --out and --overwrite replaces it/,
@@ -47,6 +49,7 @@ Deno.test("deno task train: a run ends with model.onnx scored on the test set by
   const { code, out: stdout, err } = await trainCli(
     ...["--recipe", "quick", "--data", data, "--out", out, "--widths", "4,4,8,8"],
     ...["--batch-size", "8", "--val-size", "8", "--tta-flip", "true", "--tta-shift", "1"],
+    ...["--logit-scale", "1/9"],
   );
   assert.equal(code, 0, err);
   assert.match(
@@ -58,9 +61,11 @@ Deno.test("deno task train: a run ends with model.onnx scored on the test set by
   assert.ok((await Deno.stat(`${out}/model.onnx`)).size > 0);
   assert.match(stdout, /model\.onnx; 0 min \d+ s of wall time in all\.\n$/);
 
-  // Resuming goes on with the run's own settings: a flag asking for others is refused.
+  // Resuming goes on with the run's own settings: a flag asking for others is refused (the
+  // fraction asks for what the run has).
   const resumed = await trainCli(
     ...["--resume", "--out", out, "--data", data, "--recipe", "quick", "--epochs", "3"],
+    ...["--logit-scale", "1/9"],
   );
   assert.equal(resumed.code, 2, resumed.err);
   assert.equal(

@@ -15,6 +15,7 @@ import type { Module } from "../nn/module.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { MaxPool2D } from "../nn/pool.ts";
 import { Residual } from "../nn/residual.ts";
+import { Scale } from "../nn/scale.ts";
 import { Sequential } from "../nn/sequential.ts";
 import type { Rng } from "../random.ts";
 import type { DType } from "../tensor.ts";
@@ -48,6 +49,11 @@ export interface ModelSpec {
   bnWeight?: boolean;
   /** BatchNorm's running-statistics momentum, PyTorch's convention (default 0.1). */
   bnMomentum?: number;
+  /**
+   * A factor on the logits, a `Scale` after the last `Linear` when not 1 (airbench: 1/9; the
+   * default 1 adds no layer, so the parameter names stay those of older checkpoints).
+   */
+  logitScale?: number;
   dtype?: DType;
   rng: Rng;
 }
@@ -57,8 +63,9 @@ export interface ModelSpec {
  *
  * `vgg`: stem conv → BN → ReLU (or conv with bias → ReLU, without `stemNorm`) → three
  * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU),
- * each halving the resolution (32 → 16 → 8 → 4) → global max-pool → linear. Pooling right
- * after each stage's first conv runs the second conv at a quarter of the cost.
+ * each halving the resolution (32 → 16 → 8 → 4) → global max-pool → linear (→ the logit
+ * scale, when not 1). Pooling right after each stage's first conv runs the second conv at a
+ * quarter of the cost.
  *
  * `resnet`: the same stem and stages, with the second conv in a residual block.
  *
@@ -70,7 +77,7 @@ export interface ModelSpec {
  */
 export function buildModel(spec: ModelSpec): Sequential {
   const { arch, widths, dtype = "float32", rng, stemNorm = true, frozenStem = false } = spec;
-  const { identityInit = false, bnWeight = true, bnMomentum = 0.1 } = spec;
+  const { identityInit = false, bnWeight = true, bnMomentum = 0.1, logitScale = 1 } = spec;
   const conv = (cin: number, cout: number, inputGrad = true, bias = false) =>
     new Conv2D(cin, cout, 3, 1, { padding: 1, bias, dtype, rng, inputGrad });
   // The stages' convs (the stem's filters are the whitening ones or stay random).
@@ -106,6 +113,7 @@ export function buildModel(spec: ModelSpec): Sequential {
     cin = width;
   }
   layers.push(new MaxPool2D(4), new Flatten(), new Linear(cin, 10, { bias: false, dtype, rng }));
+  if (logitScale !== 1) layers.push(new Scale(logitScale));
   return new Sequential(...layers);
 }
 

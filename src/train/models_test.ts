@@ -4,6 +4,7 @@ import { crossEntropy } from "../nn/loss.ts";
 import type { Module } from "../nn/module.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { Residual } from "../nn/residual.ts";
+import { Scale } from "../nn/scale.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { SGD } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
@@ -78,4 +79,20 @@ Deno.test("buildModel gives every BatchNorm the running-statistics momentum aske
     assert.equal(norms.length, 7);
     assert.ok(norms.every((bn) => bn.momentum === want), `momentum ${asked}`);
   }
+});
+
+Deno.test("buildModel with logitScale ends in a Scale of the logits; at 1 the layers are as before", () => {
+  const plain = buildModel({ ...SPEC, rng: new Rng(2) });
+  const scaled = buildModel({ ...SPEC, logitScale: 1 / 9, rng: new Rng(2) });
+  assert.equal(scaled.layers.length, plain.layers.length + 1);
+  assert.ok(scaled.layers.at(-1) instanceof Scale);
+  assert.deepEqual(
+    scaled.parameters().map((p) => p.name),
+    plain.parameters().map((p) => p.name),
+    "the same state_dict keys",
+  );
+  const x = new Rng(3).fillNormal(zeros([2, 3, 32, 32], "float32"), 0, 1);
+  const want = contiguous(plain.forward(x)).data.map((v) => v / 9);
+  const got = contiguous(scaled.forward(x)).data;
+  for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-6, `logit ${i}`);
 });

@@ -163,10 +163,10 @@ Deno.test("the validation and test passes take no memory beyond the training ste
   assert.equal(await arenaBytes(true), training);
 });
 
-// Also with BatchNorm's biases in a group of their own at a scaled rate, and a fast running
-// momentum: the groups and the running statistics must come back from the checkpoint too
-// (and recalibrated statistics from the same batches).
-for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6, bnRecalibrate: 2 }]) {
+// Also with BatchNorm's biases in a group of their own at a scaled rate, a fast running
+// momentum and scaled logits: the groups and the running statistics must come back from the
+// checkpoint too (and recalibrated statistics from the same batches).
+for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6, bnRecalibrate: 2, logitScale: 0.5 }]) {
   Deno.test(`a run stopped mid-epoch and resumed ends with the same weights (${JSON.stringify(extra)})`, async () => {
     const config = { ...TINY, ...extra };
     const whole = await run({ outDir: await tempDir(), config });
@@ -270,6 +270,10 @@ Deno.test("recipes and their checks", () => {
   assert.throws(() => checkConfig({ ...TINY, epochs: 1.5 }), /--epochs must be a positive integer/);
   assert.throws(() => checkConfig({ ...TINY, bnMomentum: 0 }), /--bn-momentum must be in \(0, 1\]/);
   assert.throws(() => checkConfig({ ...TINY, bnBiasLr: -64 }), /--bn-bias-lr must be a positive/);
+  assert.throws(
+    () => checkConfig({ ...TINY, logitScale: NaN }),
+    /--logit-scale must be a positive/,
+  );
   assert.throws(
     () => checkConfig({ ...TINY, arch: "mlp" as TrainConfig["arch"] }),
     /--arch must be one of vgg, resnet/,
