@@ -9,8 +9,8 @@ import { Elementwise } from "./activation.ts";
 
 /**
  * `y = factor · x` element-wise, with no parameters. After a network's last `Linear` it scales
- * the logits down (airbench uses 1/9): the classifier's weights then move 1/factor² slower in
- * logit terms, and the gradient reaching the layers before it is `factor` times smaller.
+ * the logits (airbench uses 1/9): an SGD step then moves them factor² as far, and the gradient
+ * reaching the layers before is `factor` times the size.
  *
  * @example
  * ```ts

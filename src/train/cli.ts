@@ -16,7 +16,7 @@ import { scoreInChildProcess } from "../onnx/score_process.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { savedRun, train } from "./trainer.ts";
 
-/** A number, or a fraction such as `1/9` (the logit scale is one). */
+/** A number, or a fraction such as `1/9` (handy for `--logit-scale`). */
 const number = (value: string) => {
   const [p, q = "1", ...rest] = value.split("/");
   const n = Number(p) / Number(q);

@@ -55,8 +55,8 @@ export interface TrainConfig {
   bnRecalibrate: number;
   /**
    * A fixed factor on the logits (`Scale` after the last `Linear`; airbench's 1/9): the
-   * classifier then learns 1/factor² slower in logit terms and passes back a gradient `factor`
-   * times smaller, which, with BatchNorm after every conv, mostly slows the BatchNorm biases
+   * classifier's logits then move factor² as fast and it passes back a gradient `factor` times
+   * the size, which, with BatchNorm after every conv, mostly slows the BatchNorm biases
    * (airbench's `bnBiasLr` 64 is tuned with it). Absent in checkpoints of older runs: 1.
    */
   logitScale: number;
