@@ -1,5 +1,5 @@
 /**
- * The loops of BatchNorm, ReLU, 2×2 max-pooling and the Winograd transforms
+ * The loops of BatchNorm, ReLU, GELU, 2×2 max-pooling and the Winograd transforms
  * (`winograd_transforms.ts`) written over a range of channels (or
  * elements, or image planes), so that the calling thread runs them whole on arrays anywhere,
  * or the fast GEMM's threads split them when the arrays lie in the memory they share
@@ -8,8 +8,9 @@
  * Each loop takes its arrays with an offset: its own arrays and 0 on the calling thread, the
  * shared memory's views and the arrays' positions in it on a Worker. Layers call them through
  * `forChannels` (`arena.ts`), by number. In the shared memory, BatchNorm's and ReLU's run as
- * the WebAssembly SIMD functions of `wasm/channel_wat.ts` instead, and F(4×4)'s image
- * transforms as those of `wasm/winograd_wat.ts`; these loops are their oracle in the tests.
+ * the WebAssembly SIMD functions of `wasm/channel_wat.ts` instead, GELU's as those of
+ * `wasm/gelu_wat.ts`, and F(4×4)'s image transforms as those of `wasm/winograd_wat.ts`; these
+ * loops are their oracle in the tests.
  *
  * BatchNorm's per-channel numbers travel in a float64 block `P` of {@linkcode BN_SLOTS} values
  * per channel (`γ`, `β`, mean, 1/σ, biased variance, Σdy, Σdy·(x − μ)) followed by `eps`.
@@ -249,6 +250,87 @@ export function maxPool2x2Backward(
   }
 }
 
+/**
+ * Numerical Recipes' Chebyshev fit of `erfc` (Press et al., §6.2, `erfcc`): `erfc(z) ≈ t ·
+ * exp(−z² + c(t))` with `t = 1/(1 + z/2)` for `z ≥ 0`, relative error under 1.2e-7 for every
+ * `z`, so that even the far negative tail of `Φ` keeps float32 precision. The coefficients of
+ * `c`, constant term first; `wasm/channel_wat.ts` evaluates the same fit four lanes at a time.
+ */
+export const ERFC_FIT = [
+  -1.26551223,
+  1.00002368,
+  0.37409196,
+  0.09678418,
+  -0.18628806,
+  0.27886807,
+  -1.13520398,
+  1.48851587,
+  -0.82215223,
+  0.17087277,
+] as const;
+
+/** `1/√(2π)`, the standard normal density at 0. */
+export const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** `Φ(x) = erfc(−x/√2)/2`, the standard normal CDF, by {@linkcode ERFC_FIT}. */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) * Math.SQRT1_2, t = 1 / (1 + 0.5 * z);
+  let c = ERFC_FIT[9];
+  for (let k = 8; k >= 0; k--) c = c * t + ERFC_FIT[k];
+  const half = 0.5 * t * Math.exp(c - z * z); // erfc(z)/2 = Φ(−|x|)
+  return x >= 0 ? 1 - half : half;
+}
+
+/**
+ * GELU's forward in its exact form, `Y = X · Φ(X)`, over elements `[lo, hi)` (its float64
+ * layer uses the exact `erf` instead; this fit is what the float32 loops share with the SIMD
+ * version, to float32 precision).
+ *
+ * @example
+ * ```ts
+ * geluForward(x, 0, y, 0, 0, x.length);
+ * ```
+ */
+export function geluForward(
+  X: FloatArray,
+  x0: number,
+  Y: FloatArray,
+  y0: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let i = lo; i < hi; i++) {
+    const x = X[x0 + i];
+    Y[y0 + i] = x * normalCdf(x);
+  }
+}
+
+/**
+ * GELU's gradient over elements `[lo, hi)`: `DX = D · (Φ(X) + X · φ(X))`, `φ` the standard
+ * normal density.
+ *
+ * @example
+ * ```ts
+ * geluBackward(x, 0, dy, 0, dx, 0, 0, x.length);
+ * ```
+ */
+export function geluBackward(
+  X: FloatArray,
+  x0: number,
+  D: FloatArray,
+  d0: number,
+  DX: FloatArray,
+  dx0: number,
+  lo: number,
+  hi: number,
+): void {
+  for (let i = lo; i < hi; i++) {
+    const x = X[x0 + i];
+    const pdf = INV_SQRT_2PI * Math.exp(-0.5 * x * x);
+    DX[dx0 + i] = D[d0 + i] * (normalCdf(x) + x * pdf);
+  }
+}
+
 /** An array a loop of {@linkcode CHANNEL_KERNELS} reads or writes. */
 export type ChannelArray = Float32Array | Float64Array | Int32Array;
 
@@ -353,6 +435,11 @@ export const CHANNEL_KERNELS: ChannelKernel[] = [
   planes(winograd4Delta),
   filters(winograd4Filter),
   filters(winograd4FilterGrad),
+  (x, at, _, lo, hi) => geluForward(x[0] as FloatArray, at[0], x[1] as FloatArray, at[1], lo, hi),
+  (x, at, _, lo, hi) => {
+    const [X, D, DX] = x as [FloatArray, FloatArray, FloatArray];
+    geluBackward(X, at[0], D, at[1], DX, at[2], lo, hi);
+  },
 ];
 
 /** {@linkcode CHANNEL_KERNELS}' numbers. */
@@ -370,4 +457,6 @@ export const BATCH_NORM_FORWARD = 0,
   WINOGRAD4_OUTPUT = 11,
   WINOGRAD4_DELTA = 12,
   WINOGRAD4_FILTER = 13,
-  WINOGRAD4_FILTER_GRAD = 14;
+  WINOGRAD4_FILTER_GRAD = 14,
+  GELU_FORWARD = 15,
+  GELU_BACKWARD = 16;

@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
-import { ReLU } from "../nn/activation.ts";
+import { GELU, ReLU } from "../nn/activation.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { MaxPool2D } from "../nn/pool.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { clone, type Tensor, tensor, zeros } from "../tensor.ts";
-import { RELU_BITS, reluBits } from "./channel_kernels.ts";
+import {
+  GELU_BACKWARD,
+  GELU_FORWARD,
+  geluBackward,
+  geluForward,
+  RELU_BITS,
+  reluBits,
+} from "./channel_kernels.ts";
 import { FastGemm, useFastKernels, useReferenceKernels } from "./gemm_fast.ts";
 
 /** BatchNorm → ReLU → 2×2 max-pool, with the same non-trivial affine parameters each time. */
@@ -114,6 +121,81 @@ Deno.test("forChannels runs a loop on arrays in the shared memory, and refuses o
     assert.equal(fast.forChannels(RELU_BITS, [x, x, y], [], n), true);
     assert.deepEqual([...y], [...x].map((v) => Math.max(v, 0)));
     assert.equal(fast.forChannels(RELU_BITS, [x, x, new Float32Array(n)], [], n), false);
+  } finally {
+    fast.close();
+  }
+});
+
+Deno.test("GELU's float32 loops agree with the erf form to float32 precision, and with the normal tail's series beyond", () => {
+  // −5 … 13.3, rounded to float32 first (in the tail GELU's relative change is x² times its
+  // input's). Below −5 the erf form itself fails: 1 + erf(x/√2) cancels.
+  const xs = Float64Array.from(new Float32Array(2751).map((_, i) => -5 + i / 150));
+  const exact = new GELU();
+  const y = [...exact.forward(tensor(xs, [xs.length])).data];
+  const dx = [...exact.backward(tensor(new Float64Array(xs.length).fill(1), [xs.length])).data];
+  // −13.3 … −10 against Φ(x) = φ(x)/|x| · (1 − 1/x² + 3/x⁴ − 15/x⁶ + 105/x⁸ − …), whose next
+  // term is under 1e−7 of it there.
+  const tail = Float64Array.from(new Float32Array(501).map((_, i) => -10 - i / 150));
+  const pdf = (x: number) => Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  const series = (x: number) =>
+    pdf(x) / -x * (1 - 1 / x ** 2 + 3 / x ** 4 - 15 / x ** 6 + 105 / x ** 8);
+  const all = [...xs, ...tail];
+  const wantY = [...y, ...[...tail].map((x) => x * series(x))];
+  const wantDx = [...dx, ...[...tail].map((x) => series(x) + x * pdf(x))];
+  const x32 = Float32Array.from(all), gotY = new Float32Array(all.length);
+  const gotDx = new Float32Array(all.length);
+  geluForward(x32, 0, gotY, 0, 0, all.length);
+  geluBackward(x32, 0, new Float32Array(all.length).fill(1), 0, gotDx, 0, 0, all.length);
+  all.forEach((x, i) => {
+    // Relative to the value itself, down to float32's subnormals (at x = −13.3 GELU is 1e−39);
+    // the gradient's Φ(x) + x·φ(x) cancels near x = −0.75, so there relative to its terms.
+    const close = (got: number, want: number, scale: number) =>
+      Math.abs(got - want) <= 3e-7 * scale + 2e-45;
+    const terms = Math.abs(wantDx[i]) + 2 * Math.abs(x) * pdf(x);
+    assert.ok(close(gotY[i], wantY[i], Math.abs(wantY[i])), `gelu(${x}) = ${gotY[i]}`);
+    assert.ok(close(gotDx[i], wantDx[i], terms), `gelu'(${x}) = ${gotDx[i]}`);
+  });
+});
+
+Deno.test("GELU on the fast kernels agrees with its plain loops to float32 rounding, tails, NaN and ±∞ included", async () => {
+  const fast = await FastGemm.start({ threads: 2 });
+  try {
+    const n = 4 * 1000 + 3; // a partial vector at the end
+    const x = fast.allocate(n), d = fast.allocate(n), y = fast.allocate(n), dx = fast.allocate(n);
+    const rng = new Rng(5);
+    for (let i = 0; i < n; i++) {
+      x[i] = i % 2 === 0 ? 3 * rng.normal() : (i - n / 2) / 150; // up to ±13
+      d[i] = rng.normal();
+    }
+    x.set([NaN, Infinity, -0, 0, 1e-40, -1e-40], 1000);
+    x.set([NaN, -6, 5], n - 3); // in the one-lane tail
+    x.set([-13, -13.3, -20, -Infinity], 2000); // about 1e−37, flushed to 0, 0, NaN
+    assert.equal(fast.forChannels(GELU_FORWARD, [x, y], [], n), true);
+    assert.equal(fast.forChannels(GELU_BACKWARD, [x, d, dx], [], n), true);
+    const wantY = new Float64Array(n), wantDx = new Float64Array(n);
+    geluForward(x, 0, wantY, 0, 0, n);
+    geluBackward(x, 0, d, 0, wantDx, 0, 0, n);
+    for (let i = 0; i < n; i++) {
+      for (const [name, got, want] of [["y", y, wantY], ["dx", dx, wantDx]] as const) {
+        if (Number.isNaN(want[i])) {
+          assert.ok(Number.isNaN(got[i]), `${name}[${i}] = ${got[i]} for x = ${x[i]}, want NaN`);
+          continue;
+        }
+        if (got[i] === want[i]) continue; // ±∞ too
+        // In float32 the tails' exp(−x²/2) is as good as x²/2's rounding: relative error x²·ε.
+        // And the gradient's Φ(x) + x·φ(x) cancels near x = −0.75: its rounding is relative to
+        // its terms, |Φ(x)| + |x·φ(x)| < 1 + |x|.
+        const tail = 2e-7 * (8 + x[i] ** 2) * Math.abs(want[i]);
+        const terms = name === "y" ? 0 : 2e-6 * Math.abs(d[i]) * (1 + Math.abs(x[i]));
+        const err = Math.abs(got[i] - want[i]);
+        assert.ok(
+          // Below x ≈ −13.2 the SIMD exp flushes to 0 what is under 1e−37.
+          err <= tail + terms + 1e-37 * (1 + Math.abs(d[i])),
+          `${name}[${i}] = ${got[i]} for x = ${x[i]}, want ${want[i]}`,
+        );
+      }
+    }
+    assert.equal(y[1001], Infinity);
   } finally {
     fast.close();
   }

@@ -23,6 +23,8 @@ import {
   BATCH_NORM_BACKWARD,
   BATCH_NORM_FORWARD,
   CHANNEL_KERNELS,
+  GELU_BACKWARD,
+  GELU_FORWARD,
   RELU_BITS,
   WINOGRAD4_DELTA,
   WINOGRAD4_INPUT,
@@ -223,6 +225,10 @@ export function kernelsOf(instance: WebAssembly.Instance): Kernels {
         e.bn_backward(b[0], b[1], b[2], b[3], a[0], a[1], a[2], a[3], lo, hi),
       [RELU_BITS]: (b: number[], _: ArrayLike<number>, lo: number, hi: number) =>
         e.relu(b[0], b[1], b[2], lo, hi),
+      [GELU_FORWARD]: (b: number[], _: ArrayLike<number>, lo: number, hi: number) =>
+        e.gelu(b[0], b[1], lo, hi),
+      [GELU_BACKWARD]: (b: number[], _: ArrayLike<number>, lo: number, hi: number) =>
+        e.gelu_backward(b[0], b[1], b[2], lo, hi),
       [WINOGRAD4_INPUT]: winograd(e.wino4_input),
       [WINOGRAD4_OUTPUT]: winograd(e.wino4_output),
       [WINOGRAD4_DELTA]: winograd(e.wino4_delta),

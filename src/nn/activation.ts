@@ -9,7 +9,12 @@
 import erf from "@stdlib/math-base-special-erf";
 import { contiguous, dtypeOf, type FloatArray, type Tensor } from "../tensor.ts";
 import { forChannels } from "../kernels/arena.ts";
-import { RELU_BITS } from "../kernels/channel_kernels.ts";
+import {
+  GELU_BACKWARD,
+  GELU_FORWARD,
+  INV_SQRT_2PI,
+  RELU_BITS,
+} from "../kernels/channel_kernels.ts";
 import { OutputBuffer } from "./buffers.ts";
 import { checkDelta, saved } from "./check.ts";
 import { Layer } from "./module.ts";
@@ -109,12 +114,12 @@ function relu32(X: Float32Array, V: Float32Array, OUT: Float32Array): void {
   forChannels(RELU_BITS, [X, V, OUT], [], X.length);
 }
 
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-
 /**
  * The Gaussian error linear unit in its exact form, `x · Φ(x) = x/2 · (1 + erf(x/√2))`,
  * as `torch.nn.GELU()` computes by default (not the tanh approximation). Its derivative
- * is `Φ(x) + x · φ(x)`.
+ * is `Φ(x) + x · φ(x)`. In float64 it takes the exact `erf`; in float32 a fit of `erfc`
+ * accurate to float32 precision (`geluForward` in `channel_kernels.ts`), split across the fast
+ * kernels' threads in SIMD when the arrays lie in their shared memory, as ReLU is.
  *
  * @example
  * ```ts
@@ -125,11 +130,21 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export class GELU extends Elementwise {
   /** `Y = X · Φ(X)`. */
   protected apply(X: FloatArray, Y: FloatArray): void {
+    // Y has X's dtype (see `Elementwise.forward`).
+    if (X instanceof Float32Array) {
+      forChannels(GELU_FORWARD, [X, Y as Float32Array], [], X.length);
+      return;
+    }
     for (let i = 0; i < X.length; i++) Y[i] = 0.5 * X[i] * (1 + erf(X[i] * Math.SQRT1_2));
   }
 
   /** `DX = (Φ(X) + X · φ(X)) · D`. */
   protected gradient(X: FloatArray, D: FloatArray, DX: FloatArray): void {
+    // DX has X's dtype; delta's is not checked, so a mixed pair takes the float64 loop.
+    if (X instanceof Float32Array && D instanceof Float32Array) {
+      forChannels(GELU_BACKWARD, [X, D, DX as Float32Array], [], X.length);
+      return;
+    }
     for (let i = 0; i < X.length; i++) {
       const v = X[i];
       const cdf = 0.5 * (1 + erf(v * Math.SQRT1_2));

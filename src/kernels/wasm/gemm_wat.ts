@@ -13,6 +13,7 @@
  */
 
 import { channelWat } from "./channel_wat.ts";
+import { geluWat } from "./gelu_wat.ts";
 import { winogradWat } from "./winograd_wat.ts";
 
 /** Rows of `C` per register tile: each row is `NR / 4` accumulators of four lanes. */
@@ -297,7 +298,12 @@ export function gemmWat(
   emit(`    (br_if $image (i32.lt_u (local.get $n) (local.get $images))))`);
   emit(`)`);
 
-  lines.push(...directWat(MR, relaxed), ...channelWat(relaxed), ...winogradWat());
+  lines.push(
+    ...directWat(MR, relaxed),
+    ...channelWat(relaxed),
+    ...geluWat(relaxed),
+    ...winogradWat(),
+  );
 
   return [
     `(module`,
