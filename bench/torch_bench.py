@@ -78,20 +78,22 @@ def conv2d(case):
     return step
 
 
-def network(widths, stem_norm=True, frozen_stem=False):
+def network(widths, stem_norm=True, frozen_stem=False, activation="relu"):
     """The default CIFAR network, as src/train/models.ts builds it (`vgg`): without
     `stem_norm` the stem's conv has a bias and no BatchNorm follows; `frozen_stem` fixes it
-    (the trainer's whitened stem), so autograd computes no gradient before the first stage."""
+    (the trainer's whitened stem), so autograd computes no gradient before the first stage;
+    `activation` "gelu" puts GELU where the ReLUs are."""
     nn = torch.nn
+    act = nn.GELU if activation == "gelu" else nn.ReLU
     stem, *stages = widths
     conv = lambda cin, cout, bias=False: nn.Conv2d(cin, cout, 3, 1, padding=1, bias=bias)
     first = conv(3, stem, bias=not stem_norm)
     first.requires_grad_(not frozen_stem)
-    layers = [first, *([nn.BatchNorm2d(stem)] if stem_norm else []), nn.ReLU()]
+    layers = [first, *([nn.BatchNorm2d(stem)] if stem_norm else []), act()]
     cin = stem
     for width in stages:
-        layers += [conv(cin, width), nn.MaxPool2d(2), nn.BatchNorm2d(width), nn.ReLU()]
-        layers += [conv(width, width), nn.BatchNorm2d(width), nn.ReLU()]
+        layers += [conv(cin, width), nn.MaxPool2d(2), nn.BatchNorm2d(width), act()]
+        layers += [conv(width, width), nn.BatchNorm2d(width), act()]
         cin = width
     layers += [nn.MaxPool2d(4), nn.Flatten(), nn.Linear(cin, 10, bias=False)]
     return nn.Sequential(*layers)

@@ -29,7 +29,7 @@ def main():
     s = json.loads(sys.argv[1])
     torch.set_num_threads(s["threads"])
     torch.manual_seed(0)
-    model = network(s["widths"], s["stemNorm"], s["frozenStem"])
+    model = network(s["widths"], s["stemNorm"], s["frozenStem"], s["activation"])
     opt = optimizer(model, s)
     criterion = nn.CrossEntropyLoss(label_smoothing=s["labelSmoothing"])
     x = torch.rand(s["batch"], 3, 32, 32)

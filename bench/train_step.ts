@@ -11,9 +11,10 @@
  *
  * Options: `--steps N` timed steps per round (default 2), `--rounds N` (default 2),
  * `--batch N` (default: the recipe's), `--threads N` (default 2), `--widths A,B,C,D` (default: the
- * recipe's; `32,64,256,256` is the strong recipe's network), `--reference` runs this project with
- * the plain TypeScript GEMM instead of the fast one, `--no-torch` skips PyTorch, `--python
- * PATH` picks the interpreter (default /usr/bin/python3).
+ * recipe's; `32,64,256,256` is the strong recipe's network), `--activation relu|gelu` (default:
+ * the recipe's), `--reference` runs this project with the plain TypeScript GEMM instead of the
+ * fast one, `--no-torch` skips PyTorch, `--python PATH` picks the interpreter (default
+ * /usr/bin/python3).
  *
  * @module
  */
@@ -29,7 +30,7 @@ import { splitWeightDecay } from "../src/optim/optimizer.ts";
 import { SGD } from "../src/optim/sgd.ts";
 import { Rng } from "../src/random.ts";
 import { type Tensor, zeros } from "../src/tensor.ts";
-import { buildModel } from "../src/train/models.ts";
+import { type Activation, ACTIVATIONS, buildModel } from "../src/train/models.ts";
 import { RECIPES, type TrainConfig } from "../src/train/recipes.ts";
 
 /** The default recipe's network and optimizer settings, which both sides use. */
@@ -52,7 +53,11 @@ interface Side {
  * The network (the default recipe's, or with the stage `widths` given), optimizer and a fixed
  * batch for timing this project's step.
  */
-export function setup(batch: number, widths: TrainConfig["widths"] = RECIPE.widths) {
+export function setup(
+  batch: number,
+  widths: TrainConfig["widths"] = RECIPE.widths,
+  activation: Activation = RECIPE.activation,
+) {
   const rng = new Rng(0);
   // As the trainer builds it: with the whitened stem fixed, nothing before the first stage
   // learns (its filters' values do not matter for the time).
@@ -61,6 +66,7 @@ export function setup(batch: number, widths: TrainConfig["widths"] = RECIPE.widt
     widths,
     stemNorm: RECIPE.stemNorm,
     frozenStem: RECIPE.whiten,
+    activation,
     dtype: "float32",
     rng,
   });
@@ -202,6 +208,7 @@ async function main(): Promise<void> {
     .option("--batch <n>", "batch size", String(RECIPE.batchSize))
     .option("--threads <n>", "threads for both sides", "2")
     .option("--widths <list>", "the network's four widths", RECIPE.widths.join(","))
+    .option("--activation <name>", "relu or gelu", RECIPE.activation)
     .option("--reference", "use the plain TypeScript GEMM")
     .option("--no-torch", "skip PyTorch")
     .option("--python <path>", "the Python with torch", "/usr/bin/python3")
@@ -215,6 +222,10 @@ async function main(): Promise<void> {
   if (widths.length !== 4 || !widths.every((n) => Number.isInteger(n) && n >= 1)) {
     throw new UserError(`--widths must be four positive integers like 32,64,128,256.`);
   }
+  const activation = o.activation as Activation;
+  if (!ACTIVATIONS.includes(activation)) {
+    throw new UserError(`--activation must be one of ${ACTIVATIONS.join(", ")}.`);
+  }
   const fast = o.reference ? null : await useFastKernels({ threads });
   const gemmLine = fast ? `fast WebAssembly GEMM on ${fast.threads} threads` : "reference GEMM";
   console.log(
@@ -222,10 +233,10 @@ async function main(): Promise<void> {
       loadavg().map((l) => l.toFixed(2)).join(" ")
     }; ours: ${gemmLine}; vgg ${
       widths.join("-")
-    }, batch ${batch}, ${steps} steps × ${rounds} rounds`,
+    } with ${activation}, batch ${batch}, ${steps} steps × ${rounds} rounds`,
   );
 
-  const ctx = setup(batch, widths);
+  const ctx = setup(batch, widths, activation);
   step(ctx.model, ctx.optimizer, ctx.x, ctx.y); // warm-up: compiles, grows buffers
   const settings = {
     threads,
@@ -235,6 +246,7 @@ async function main(): Promise<void> {
     widths,
     stemNorm: RECIPE.stemNorm,
     frozenStem: RECIPE.whiten,
+    activation,
     lr: RECIPE.lr / 10,
     momentum: RECIPE.momentum,
     weightDecay: RECIPE.weightDecay,

@@ -68,6 +68,7 @@ export async function main(args: string[]): Promise<number> {
     widths: config.widths,
     stemNorm: config.stemNorm,
     logitScale: config.logitScale,
+    activation: config.activation,
     dtype: first ? dtypeOf(first) : "float32",
     rng: new Rng(0), // the weights come from the checkpoint
   });

@@ -30,6 +30,7 @@ function trained(ttaFlip: boolean): { model: Module; config: TrainConfig } {
     arch: "resnet",
     widths: [4, 4, 8, 8],
     logitScale: 0.5, // a layer the checkpoint's weights do not show
+    activation: "gelu", // nor do its activations
     ttaFlip,
   };
   const model = buildModel({ ...config, rng: new Rng(3) });
@@ -87,8 +88,12 @@ Deno.test("deno task export writes a trainer checkpoint's network, flip averagin
 
 Deno.test("deno task export reads an older run's checkpoint, whose whitened stem has a BatchNorm", async () => {
   const dir = await tempDir();
-  // Runs before the stemNorm field had a BatchNorm after the stem, whitened or not.
-  const { stemNorm: _, ...older } = { ...recipe("quick"), widths: [4, 4, 8, 8] } as TrainConfig;
+  // Runs before the stemNorm field had a BatchNorm after the stem, whitened or not; before the
+  // activation field, ReLUs.
+  const { stemNorm: _, activation: __, ...older } = {
+    ...recipe("quick"),
+    widths: [4, 4, 8, 8],
+  } as TrainConfig;
   const model = buildModel({ ...older, stemNorm: true, rng: new Rng(3) });
   assert.ok(model.layers[1] instanceof BatchNorm2D);
   await saveCheckpoint(`${dir}/checkpoint.safetensors`, { model, metadata: { config: older } });

@@ -86,6 +86,7 @@ const OVERRIDES: [
   ],
   ["--logit-scale <x>", "logitScale", "fixed factor on the logits (airbench: 1/9)", number],
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
+  ["--activation <name>", "activation", "activation after each BatchNorm: relu or gelu", String],
   ["--epochs <n>", "epochs", "epochs to train", number],
   ["--batch-size <n>", "batchSize", "images per batch", number],
   ["--lr <x>", "lr", "peak learning rate of the one-cycle schedule", number],

@@ -22,6 +22,7 @@ Deno.test("deno task train: person-made errors end in one sentence and exit 2", 
       [["--epochs", "many"], /--epochs.*not a number/],
       [["--widths", "8,8"], /four positive integers/],
       [["--lr", "-2"], /--lr must be a positive number/],
+      [["--activation", "GELU"], /--activation must be one of relu, gelu, got "GELU"/],
       [["--logit-scale", "1/0"], /--logit-scale.*not a number/],
       [["--logit-scale", "0/9"], /--logit-scale must be a positive number, got 0/],
       [

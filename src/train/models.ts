@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ReLU } from "../nn/activation.ts";
+import { GELU, ReLU } from "../nn/activation.ts";
 import { Conv2D } from "../nn/conv2d.ts";
 import { Flatten } from "../nn/flatten.ts";
 import { Linear } from "../nn/linear.ts";
@@ -25,6 +25,12 @@ export const ARCHITECTURES = ["vgg", "resnet"] as const;
 
 /** One of {@linkcode ARCHITECTURES}. */
 export type Architecture = typeof ARCHITECTURES[number];
+
+/** The activations {@linkcode buildModel} can put after each BatchNorm. */
+export const ACTIVATIONS = ["relu", "gelu"] as const;
+
+/** One of {@linkcode ACTIVATIONS}. */
+export type Activation = typeof ACTIVATIONS[number];
 
 /** What {@linkcode buildModel} needs: the architecture, its stage widths, dtype and seed. */
 export interface ModelSpec {
@@ -54,6 +60,11 @@ export interface ModelSpec {
    * default 1 adds no layer, so the parameter names stay those of older checkpoints).
    */
   logitScale?: number;
+  /**
+   * The activation after each BatchNorm: `relu`, or `gelu` (PyTorch's exact form, as airbench
+   * uses; it has no parameters, so the parameter names are the same) (default `relu`).
+   */
+  activation?: Activation;
   dtype?: DType;
   rng: Rng;
 }
@@ -62,7 +73,8 @@ export interface ModelSpec {
  * Builds a CIFAR-10 network.
  *
  * `vgg`: stem conv → BN → ReLU (or conv with bias → ReLU, without `stemNorm`) → three
- * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU),
+ * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU), with GELU for each ReLU
+ * where `activation` says so,
  * each halving the resolution (32 → 16 → 8 → 4) → global max-pool → linear (→ the logit
  * scale, when not 1). Pooling right after each stage's first conv runs the second conv at a
  * quarter of the cost.
@@ -78,6 +90,7 @@ export interface ModelSpec {
 export function buildModel(spec: ModelSpec): Sequential {
   const { arch, widths, dtype = "float32", rng, stemNorm = true, frozenStem = false } = spec;
   const { identityInit = false, bnWeight = true, bnMomentum = 0.1, logitScale = 1 } = spec;
+  const act = spec.activation === "gelu" ? () => new GELU() : () => new ReLU();
   const conv = (cin: number, cout: number, inputGrad = true, bias = false) =>
     new Conv2D(cin, cout, 3, 1, { padding: 1, bias, dtype, rng, inputGrad });
   // The stages' convs (the stem's filters are the whitening ones or stay random).
@@ -94,16 +107,16 @@ export function buildModel(spec: ModelSpec): Sequential {
   const convBnRelu = (
     cin: number,
     cout: number,
-  ): Module[] => [stageConv(cin, cout), bn(cout), new ReLU()];
+  ): Module[] => [stageConv(cin, cout), bn(cout), act()];
 
   const [stem, ...stages] = widths;
   // The stem needs no gradient w.r.t. the images.
   const stemConv = conv(3, stem, false, !stemNorm);
   stemConv.requiresGrad = !frozenStem;
-  const layers: Module[] = [stemConv, ...(stemNorm ? [bn(stem)] : []), new ReLU()];
+  const layers: Module[] = [stemConv, ...(stemNorm ? [bn(stem)] : []), act()];
   let cin = stem, inputGrad = !frozenStem || stemNorm;
   for (const width of stages) {
-    layers.push(stageConv(cin, width, inputGrad), new MaxPool2D(2), bn(width), new ReLU());
+    layers.push(stageConv(cin, width, inputGrad), new MaxPool2D(2), bn(width), act());
     inputGrad = true;
     if (arch === "resnet") {
       layers.push(new Residual(new Sequential(...convBnRelu(width, width))));

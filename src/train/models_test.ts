@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { GELU, ReLU } from "../nn/activation.ts";
 import { Conv2D } from "../nn/conv2d.ts";
 import { crossEntropy } from "../nn/loss.ts";
 import type { Module } from "../nn/module.ts";
@@ -95,4 +96,23 @@ Deno.test("buildModel with logitScale ends in a Scale of the logits; at 1 the la
   const want = contiguous(plain.forward(x)).data.map((v) => v / 9);
   const got = contiguous(scaled.forward(x)).data;
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-6, `logit ${i}`);
+});
+
+Deno.test("buildModel with activation gelu puts a GELU wherever the default has a ReLU", () => {
+  for (const arch of ["vgg", "resnet"] as const) {
+    const kinds = (model: Sequential) =>
+      model.layers.flatMap((layer) =>
+        layer instanceof Residual ? (layer.body as Sequential).layers : [layer]
+      ).map((layer) => layer.constructor.name);
+    const plain = buildModel({ ...SPEC, arch, rng: new Rng(4) });
+    const gelu = buildModel({ ...SPEC, arch, activation: "gelu", rng: new Rng(4) });
+    assert.equal(layersOf(plain, GELU).length, 0);
+    assert.equal(layersOf(gelu, ReLU).length, 0);
+    assert.deepEqual(kinds(gelu), kinds(plain).map((k) => k === "ReLU" ? "GELU" : k), arch);
+    assert.deepEqual(
+      gelu.parameters().map((p) => p.name),
+      plain.parameters().map((p) => p.name),
+      "the same state_dict keys",
+    );
+  }
 });

@@ -6,7 +6,7 @@
  */
 
 import { UserError } from "../errors.ts";
-import { type Architecture, ARCHITECTURES } from "./models.ts";
+import { type Activation, ACTIVATIONS, type Architecture, ARCHITECTURES } from "./models.ts";
 
 /** Every setting of a training run. */
 export interface TrainConfig {
@@ -63,6 +63,11 @@ export interface TrainConfig {
   logitScale: number;
   /** Channels of the stem and the three stages. */
   widths: [number, number, number, number];
+  /**
+   * The activation after each BatchNorm, `relu` or `gelu` (airbench's; its float32 kernels cost
+   * more than ReLU's mask). Absent in checkpoints of older runs: `relu`.
+   */
+  activation: Activation;
   epochs: number;
   batchSize: number;
   /** The peak learning rate of the one-cycle schedule. */
@@ -112,6 +117,7 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   bnRecalibrate: 0,
   logitScale: 1,
   widths: [16, 32, 64, 128],
+  activation: "relu",
   epochs: 2,
   batchSize: 128,
   lr: 0.2,
@@ -226,6 +232,7 @@ export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
       bnBiasLr: 1,
       bnRecalibrate: 0,
       logitScale: 1,
+      activation: "relu",
       ttaShift: 0,
       lookahead: 0,
       ...structuredClone(saved),
@@ -265,6 +272,10 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   need(
     c.logitScale > 0 && Number.isFinite(c.logitScale),
     `--logit-scale must be a positive number, got ${c.logitScale}`,
+  );
+  need(
+    ACTIVATIONS.includes(c.activation),
+    `--activation must be one of ${ACTIVATIONS.join(", ")}, got "${c.activation}"`,
   );
   need(
     c.widths.length === 4 && c.widths.every((w) => int(w, 1)),

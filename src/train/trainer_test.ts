@@ -278,4 +278,8 @@ Deno.test("recipes and their checks", () => {
     () => checkConfig({ ...TINY, arch: "mlp" as TrainConfig["arch"] }),
     /--arch must be one of vgg, resnet/,
   );
+  assert.throws(
+    () => checkConfig({ ...TINY, activation: "tanh" as TrainConfig["activation"] }),
+    /--activation must be one of relu, gelu, got "tanh"/,
+  );
 });
