@@ -254,7 +254,7 @@ export function maxPool2x2Backward(
  * Numerical Recipes' Chebyshev fit of `erfc` (Press et al., §6.2, `erfcc`): `erfc(z) ≈ t ·
  * exp(−z² + c(t))` with `t = 1/(1 + z/2)` for `z ≥ 0`, relative error under 1.2e-7 for every
  * `z`, so that even the far negative tail of `Φ` keeps float32 precision. The coefficients of
- * `c`, constant term first; `wasm/channel_wat.ts` evaluates the same fit four lanes at a time.
+ * `c`, constant term first; `wasm/gelu_wat.ts` evaluates the same fit four lanes at a time.
  */
 export const ERFC_FIT = [
   -1.26551223,
