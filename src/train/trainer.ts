@@ -224,8 +224,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // A finished run goes straight to the test and the export; there is nothing to announce.
   if (state.epoch < config.epochs) {
+    const net = `${config.arch} ${config.widths.join("-")}` +
+      (config.activation === "relu" ? "" : ` with ${config.activation.toUpperCase()}`);
     log(
-      `Training ${config.arch} ${config.widths.join("-")} (${countParameters(model)} parameters, ` +
+      `Training ${net} (${countParameters(model)} parameters, ` +
         `${(macsPerImage(config) / 1e6).toFixed(0)}M multiply-adds per image) on ${train.length} ` +
         `images for ${config.epochs} epochs of ${perEpoch} batches of ${config.batchSize}.`,
     );
