@@ -26,6 +26,8 @@ import { ERFC_FIT, INV_SQRT_2PI } from "../channel_kernels.ts";
 /** `c` in all four float32 lanes. */
 const splat = (c: number) => `(v128.const f32x4 ${c} ${c} ${c} ${c})`;
 const get = (v: string) => `(local.get $${v})`;
+/** 1.5·2²³: float32 sums with it in [2²³, 2²⁴) are whole numbers, rounded to nearest. */
+const MAGIC = 12582912;
 
 /**
  * The functions' WAT lines; `relaxed` fuses the multiply-adds (`f32x4.relaxed_madd`).
@@ -42,12 +44,16 @@ export function geluWat(relaxed: boolean): string[] {
     relaxed ? `(f32x4.relaxed_madd ${x} ${y} ${z})` : `(f32x4.add (f32x4.mul ${x} ${y}) ${z})`;
   const set = (v: string, e: string) => emit(`    (local.set $${v} ${e})`);
 
-  // $out ← exp($a), clobbering $a, $k, $r and $m.
+  // $out ← exp($a), clobbering $a, $s, $k, $r and $m.
   const exp = (out: string) => {
-    // Below −87 (k < −126) 2ᵏ has no normal exponent: flush those to 0 (NaN stays).
+    // Below −87 (k < −126) 2ᵏ has no normal exponent: flush those to 0. `pmax` (one instruction,
+    // where `max` is several for its NaN rules) keeps a NaN `a` as it is.
     set("m", `(f32x4.lt ${get("a")} ${splat(-87)})`);
-    set("a", `(f32x4.max ${get("a")} ${splat(-87)})`);
-    set("k", `(f32x4.nearest (f32x4.mul ${get("a")} ${splat(Math.LOG2E)}))`);
+    set("a", `(f32x4.pmax ${get("a")} ${splat(-87)})`);
+    // Adding 1.5·2²³ rounds a·log₂e to the nearest integer k and leaves k in the low bits of s
+    // (s = 0x4b400000 + k), which spares the conversions.
+    set("s", madd(get("a"), splat(Math.LOG2E), splat(MAGIC)));
+    set("k", `(f32x4.sub ${get("s")} ${splat(MAGIC)})`);
     // ln 2 = 0.693359375 − 2.12194440e-4: the first part has 9 bits, so k times it is exact.
     set("r", madd(get("k"), splat(-0.693359375), get("a")));
     set("r", madd(get("k"), splat(2.12194440e-4), get("r")));
@@ -57,9 +63,12 @@ export function geluWat(relaxed: boolean): string[] {
       factorial /= n + 1;
       set(out, madd(get(out), get("r"), splat(1 / factorial)));
     }
-    const biased =
-      "(i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k)) (v128.const i32x4 127 127 127 127))";
-    set(out, `(f32x4.mul ${get(out)} (i32x4.shl ${biased} (i32.const 23)))`);
+    // 2ᵏ: the exponent bits k + 127, from s's low bits.
+    const bias = 127 - 0x4b400000;
+    const twoK = `(i32x4.shl (i32x4.add ${get("s")} (v128.const i32x4 ${
+      Array(4).fill(bias).join(" ")
+    })) (i32.const 23))`;
+    set(out, `(f32x4.mul ${get(out)} ${twoK})`);
     set(out, `(v128.andnot ${get(out)} ${get("m")})`);
   };
   // $cdf ← Φ($x), with $z = |x|/√2 and $t = 1/(1 + z/2) as ERFC_FIT takes them.
@@ -109,7 +118,7 @@ export function geluWat(relaxed: boolean): string[] {
   };
   const locals =
     `  (local $i i32) (local $end i32) (local $vend i32) (local $x v128) (local $z v128)` +
-    ` (local $t v128) (local $a v128) (local $k v128) (local $r v128) (local $e v128)` +
+    ` (local $t v128) (local $a v128) (local $s v128) (local $k v128) (local $r v128) (local $e v128)` +
     ` (local $m v128) (local $cdf v128) (local $pdf v128)`;
 
   emit(`(func (export "gelu") (param $x_ i32) (param $y i32) (param $lo i32) (param $hi i32)`);
