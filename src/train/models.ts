@@ -73,11 +73,10 @@ export interface ModelSpec {
  * Builds a CIFAR-10 network.
  *
  * `vgg`: stem conv → BN → ReLU (or conv with bias → ReLU, without `stemNorm`) → three
- * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU), with GELU for each ReLU
- * where `activation` says so,
- * each halving the resolution (32 → 16 → 8 → 4) → global max-pool → linear (→ the logit
- * scale, when not 1). Pooling right after each stage's first conv runs the second conv at a
- * quarter of the cost.
+ * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU), each halving the resolution
+ * (32 → 16 → 8 → 4) → global max-pool → linear (→ the logit scale, when not 1). Pooling right
+ * after each stage's first conv runs the second conv at a quarter of the cost. With
+ * `activation: "gelu"`, a GELU in place of each ReLU.
  *
  * `resnet`: the same stem and stages, with the second conv in a residual block.
  *
@@ -104,7 +103,7 @@ export function buildModel(spec: ModelSpec): Sequential {
     layer.weightRequiresGrad = bnWeight;
     return layer;
   };
-  const convBnRelu = (
+  const convBnAct = (
     cin: number,
     cout: number,
   ): Module[] => [stageConv(cin, cout), bn(cout), act()];
@@ -119,9 +118,9 @@ export function buildModel(spec: ModelSpec): Sequential {
     layers.push(stageConv(cin, width, inputGrad), new MaxPool2D(2), bn(width), act());
     inputGrad = true;
     if (arch === "resnet") {
-      layers.push(new Residual(new Sequential(...convBnRelu(width, width))));
+      layers.push(new Residual(new Sequential(...convBnAct(width, width))));
     } else {
-      layers.push(...convBnRelu(width, width));
+      layers.push(...convBnAct(width, width));
     }
     cin = width;
   }
