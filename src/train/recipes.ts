@@ -150,7 +150,8 @@ const BASE: Omit<TrainConfig, "recipe"> = {
  *   30 s and 14 min 12 s on a 2-core Intel Xeon, 2026-11-29), and 86.05% with seed 2; GELU's
  *   kernels make a step 5% longer.
  * - `strong`: a wider network (airbench's widths: 64 and then 256 channels, with ReLU: GELU is
- *   not measured on it yet) on every image for longer, with airbench's optimisation: identity-initialised convs, BatchNorm without a
+ *   not measured on it yet) on every image for longer, with airbench's optimisation:
+ *   identity-initialised convs, BatchNorm without a
  *   learned scale and with running momentum 0.6 (recomputed before each evaluation), its biases
  *   at 64 times the learning rate, logits scaled by 1/9, momentum 0.85, label smoothing 0.2,
  *   lookahead, and airbench's weight decay per image (1.25e-3 at this batch and learning rate,

@@ -64,10 +64,8 @@ export function geluWat(relaxed: boolean): string[] {
       set(out, madd(get(out), get("r"), splat(1 / factorial)));
     }
     // 2ᵏ: the exponent bits k + 127, from s's low bits.
-    const bias = 127 - 0x4b400000;
-    const twoK = `(i32x4.shl (i32x4.add ${get("s")} (v128.const i32x4 ${
-      Array(4).fill(bias).join(" ")
-    })) (i32.const 23))`;
+    const bias = `(v128.const i32x4 ${Array(4).fill(127 - 0x4b400000).join(" ")})`;
+    const twoK = `(i32x4.shl (i32x4.add ${get("s")} ${bias}) (i32.const 23))`;
     set(out, `(f32x4.mul ${get(out)} ${twoK})`);
     set(out, `(v128.andnot ${get(out)} ${get("m")})`);
   };
