@@ -18,6 +18,7 @@
  * | `Flatten` | `Flatten` (or `Reshape` for other than the default dims) |
  * | `Residual` | the body, the shortcut (if any), then `Add` |
  * | `Sequential` | its layers in order |
+ * | `Ensemble` | each member, then `Mean` of their outputs |
  * | `Dropout` | nothing: it is the identity in evaluation mode |
  *
  * With `ttaFlip` (and `ttaShift`), the graph also averages each image's logits with its mirror
@@ -37,6 +38,7 @@ import { GELU, ReLU } from "../nn/activation.ts";
 import { Conv1D } from "../nn/conv1d.ts";
 import { Conv2D } from "../nn/conv2d.ts";
 import { Dropout } from "../nn/dropout.ts";
+import { Ensemble } from "../nn/ensemble.ts";
 import { Flatten } from "../nn/flatten.ts";
 import { Linear } from "../nn/linear.ts";
 import type { Module } from "../nn/module.ts";
@@ -258,6 +260,10 @@ function emit(b: Builder, module: Module, path: string, x: Value): Value {
     const value = module.forward(x.value);
     return { name: b.add("Add", [body.name, shortcut.name], `${nodeName}.add`), value };
   }
+  if (module instanceof Ensemble) {
+    const outputs = module.members.map((m, i) => emit(b, m, at(String(i)), x).name);
+    return { name: b.add("Mean", outputs, `${nodeName}.mean`), value: module.forward(x.value) };
+  }
   const value = module.forward(x.value);
   const y = (op: string, inputs: string[], attributes: Record<string, AttributeValue> = {}) => ({
     name: b.add(op, inputs, nodeName, attributes),
@@ -347,7 +353,7 @@ function emit(b: Builder, module: Module, path: string, x: Value): Value {
   }
   throw new Error(
     `exportOnnx: ${module.constructor.name} at "${nodeName}" has no ONNX form; ` +
-      `export supports Sequential, Residual, Conv1D, Conv2D, Linear, ReLU, GELU, Scale, the pools, BatchNorm2D, Flatten and Dropout`,
+      `export supports Sequential, Residual, Ensemble, Conv1D, Conv2D, Linear, ReLU, GELU, Scale, the pools, BatchNorm2D, Flatten and Dropout`,
   );
 }
 

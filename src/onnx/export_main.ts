@@ -2,7 +2,9 @@
  * `deno task export --checkpoint FILE --out model.onnx`: rebuilds the network a trainer
  * checkpoint records (its metadata's `config`: architecture and widths), loads its weights
  * and writes it as ONNX, ready to submit — with the run's test-time augmentation (`ttaFlip`,
- * `ttaShift`) built in, so the model scores what the trainer reported.
+ * `ttaShift`) built in, so the model scores what the trainer reported. Given several
+ * checkpoints (`--checkpoint` more than once), it writes one model that averages their
+ * networks' logits (an `Ensemble`), the test-time augmentation around the whole.
  *
  * @module
  */
@@ -10,6 +12,8 @@
 import { Command } from "commander";
 import { parseCommandLine } from "../cli.ts";
 import { runMain, UserError } from "../errors.ts";
+import { Ensemble } from "../nn/ensemble.ts";
+import type { Module } from "../nn/module.ts";
 import { countParameters, loadStateDict } from "../nn/state.ts";
 import { Rng } from "../random.ts";
 import { dtypeOf } from "../tensor.ts";
@@ -21,12 +25,16 @@ import { OPSET, saveOnnx } from "./export.ts";
 function parseArgs(args: string[]) {
   const program = new Command("deno task export")
     .description("Write a trained checkpoint's network as an ONNX model for submission.")
-    .requiredOption("--checkpoint <file>", "the checkpoint to export")
+    .requiredOption(
+      "--checkpoint <file>",
+      "the checkpoint to export; given more than once, a model averaging their networks' logits",
+      (file: string, files: string[] = []) => [...files, file],
+    )
     .option("--out <file>", "where to write the model", "model.onnx")
     .option("--batch <n>", "fix the batch size (default: dynamic)")
     .option("--no-tta", "leave out the test-time averaging (flip, shift) even if the run used it");
   const options = parseCommandLine<
-    { checkpoint: string; out: string; batch?: string; tta: boolean }
+    { checkpoint: string[]; out: string; batch?: string; tta: boolean }
   >(program, args);
   const batch = options.batch === undefined ? null : Number(options.batch);
   if (batch !== null && !(Number.isInteger(batch) && batch > 0)) {
@@ -35,21 +43,13 @@ function parseArgs(args: string[]) {
   return { ...options, batch };
 }
 
-/**
- * Runs the export with command-line `args`; returns the exit code.
- *
- * @example
- * ```ts
- * await main(["--checkpoint", "runs/quick/last.ckpt", "--out", "model.onnx"]);
- * ```
- */
-export async function main(args: string[]): Promise<number> {
-  const options = parseArgs(args);
-  const saved = await readCheckpoint(options.checkpoint);
+/** The network a trainer checkpoint records, with its weights, and the run's config. */
+async function loadNetwork(path: string): Promise<{ net: Module; config: TrainConfig }> {
+  const saved = await readCheckpoint(path);
   const recorded = (saved.metadata as { config?: TrainConfig } | null)?.config;
   if (!recorded?.arch) {
     throw new UserError(
-      `checkpoint ${options.checkpoint} does not record its network (no trainer "config" in its ` +
+      `checkpoint ${path} does not record its network (no trainer "config" in its ` +
         `metadata); export checkpoints written by deno task train, or call saveOnnx(model, path) in code.`,
     );
   }
@@ -59,7 +59,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     throw new UserError(
-      `checkpoint ${options.checkpoint} records a network that cannot be built: ${error.message}`,
+      `checkpoint ${path} records a network that cannot be built: ${error.message}`,
     );
   }
   const first = saved.model.values().next().value;
@@ -77,24 +77,59 @@ export async function main(args: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof UserError) {
       throw new UserError(
-        `checkpoint ${options.checkpoint} cannot be exported: ${error.message.replace(/\.$/, "")}.`,
+        `checkpoint ${path} cannot be exported: ${error.message.replace(/\.$/, "")}.`,
       );
     }
     throw error;
   }
+  return { net, config };
+}
+
+/**
+ * Runs the export with command-line `args`; returns the exit code.
+ *
+ * @example
+ * ```ts
+ * await main(["--checkpoint", "runs/quick/last.ckpt", "--out", "model.onnx"]);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const options = parseArgs(args);
+  const runs = [];
+  for (const path of options.checkpoint) runs.push({ path, ...await loadNetwork(path) });
+  const [first] = runs;
+  const config = first.config;
+  // The averaging over views wraps the whole model, so the runs must agree on it.
+  const differs = runs.find((r) =>
+    r.config.ttaFlip !== config.ttaFlip || r.config.ttaShift !== config.ttaShift
+  );
+  if (options.tta && differs) {
+    throw new UserError(
+      `${first.path} and ${differs.path} were evaluated with different test-time augmentation ` +
+        `(ttaFlip, ttaShift), which the model can build in only one way; add --no-tta to leave it out.`,
+    );
+  }
+  const net = runs.length === 1 ? first.net : new Ensemble(runs.map((r) => r.net));
   const ttaFlip = options.tta && config.ttaFlip;
   const ttaShift = options.tta ? config.ttaShift : 0;
   const tta = [ttaFlip ? "flip" : "", ttaShift ? "shift" : ""].filter(Boolean).join(" and ");
+  const described = runs.map((r) =>
+    `${r.config.recipe} recipe (${r.config.arch} ${
+      r.config.widths.join("-")
+    }), exported from ${r.path}`
+  );
   await saveOnnx(net, options.out, {
     batch: options.batch,
     ttaFlip,
     ttaShift,
-    docString: `${config.recipe} recipe (${config.arch} ${
-      config.widths.join("-")
-    }), exported from ${options.checkpoint}`,
+    docString: runs.length === 1
+      ? described[0]
+      : `the mean of ${runs.length} networks' logits: ${described.join("; ")}`,
   });
   console.log(
-    `Wrote ${options.out}: ${countParameters(net)} parameters, ONNX opset ${OPSET}, ${
+    `Wrote ${options.out}: ${runs.length === 1 ? "" : `the average of ${runs.length} networks, `}${
+      countParameters(net)
+    } parameters, ONNX opset ${OPSET}, ${
       options.batch ? `batch fixed at ${options.batch}` : "dynamic batch"
     }${tta ? `, test-time ${tta} averaging built in` : ""}.`,
   );

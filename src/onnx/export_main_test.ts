@@ -86,6 +86,45 @@ Deno.test("deno task export writes a trainer checkpoint's network, flip averagin
   }
 });
 
+Deno.test("deno task export given two checkpoints writes the average of their networks", async () => {
+  const dir = await tempDir();
+  const a = trained(true), b = trained(true);
+  // A second run: other weights, and another network (ReLU, another logit scale).
+  b.config = { ...b.config, activation: "relu", logitScale: 1, seed: 1 };
+  b.model = buildModel({ ...b.config, rng: new Rng(4) });
+  await saveCheckpoint(`${dir}/a.ckpt`, { model: a.model, metadata: { config: a.config } });
+  await saveCheckpoint(`${dir}/b.ckpt`, { model: b.model, metadata: { config: b.config } });
+  const out = `${dir}/both.onnx`;
+  const args = ["--checkpoint", `${dir}/a.ckpt`, "--checkpoint", `${dir}/b.ckpt`, "--out", out];
+  const { code, out: printed, err } = await exportTask(...args);
+  assert.equal(code, 0, err);
+  assert.match(printed, /Wrote .*both\.onnx: the average of 2 networks, \d+ parameters/);
+  const rng = new Rng(7);
+  const x = tensor(new Float32Array(2 * 3072).map(() => rng.random()), [2, 3, 32, 32]);
+  // Each network's flip-averaged logits (copies: an output is valid until the next forward).
+  const logits = (model: Module) => {
+    model.eval();
+    const plain = model.forward(x).data.slice();
+    const mirrored = model.forward(flipHorizontal(x)).data;
+    return plain.map((v, i) => (v + mirrored[i]) / 2);
+  };
+  const la = logits(a.model), lb = logits(b.model);
+  assert.ok(la.some((v, i) => Math.abs(v - lb[i]) > 0.01), "networks that differ");
+  const got = await onnxLogits(out, x);
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs((la[i] + lb[i]) / 2 - got[i]) < 1e-4);
+
+  // Runs evaluated with different test-time views cannot share one averaging.
+  await saveCheckpoint(`${dir}/c.ckpt`, {
+    model: b.model,
+    metadata: { config: { ...b.config, ttaFlip: false } },
+  });
+  const mixed = ["--checkpoint", `${dir}/a.ckpt`, "--checkpoint", `${dir}/c.ckpt`, "--out", out];
+  const refused = await exportTask(...mixed);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /a\.ckpt and .*c\.ckpt were evaluated with different test-time/);
+  assert.equal((await exportTask(...mixed, "--no-tta")).code, 0);
+});
+
 Deno.test("deno task export reads an older run's checkpoint, whose whitened stem has a BatchNorm", async () => {
   const dir = await tempDir();
   // Runs before the stemNorm field had a BatchNorm after the stem, whitened or not; before the

@@ -9,6 +9,7 @@ import { Layer, type Module } from "../nn/module.ts";
 import { BatchNorm2D } from "../nn/norm.ts";
 import { AvgPool2D, GlobalAvgPool2D, MaxPool2D } from "../nn/pool.ts";
 import { Residual } from "../nn/residual.ts";
+import { Ensemble } from "../nn/ensemble.ts";
 import { Scale } from "../nn/scale.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
@@ -105,7 +106,18 @@ async function runOnnx(bytes: Uint8Array, x: Tensor): Promise<ort.Tensor> {
   }
 }
 
-for (const [label, build] of [["plain", plainNet], ["residual", residualNet]] as const) {
+/** Both nets above, averaged. */
+function ensembleNet(dtype: DType): Module {
+  return new Ensemble([plainNet(dtype), residualNet(dtype)]);
+}
+
+for (
+  const [label, build] of [
+    ["plain", plainNet],
+    ["residual", residualNet],
+    ["ensemble", ensembleNet],
+  ] as const
+) {
   for (const dtype of ["float32", "float64"] as const) {
     Deno.test(`a ${label} ${dtype} net exported runs in onnxruntime as in TypeScript`, async () => {
       const rng = new Rng(label.length * 10 + dtype.length);
