@@ -35,6 +35,7 @@ export * from "./src/nn/dropout.ts";
 export * from "./src/nn/flatten.ts";
 export * from "./src/nn/sequential.ts";
 export * from "./src/nn/residual.ts";
+export * from "./src/nn/ensemble.ts";
 export * from "./src/kernels/gemm.ts";
 export * from "./src/kernels/matrix_view.ts";
 export * from "./src/momentum.ts";

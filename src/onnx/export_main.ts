@@ -13,13 +13,8 @@ import { Command } from "commander";
 import { parseCommandLine } from "../cli.ts";
 import { runMain, UserError } from "../errors.ts";
 import { Ensemble } from "../nn/ensemble.ts";
-import type { Module } from "../nn/module.ts";
-import { countParameters, loadStateDict } from "../nn/state.ts";
-import { Rng } from "../random.ts";
-import { dtypeOf } from "../tensor.ts";
-import { readCheckpoint } from "../train/checkpoint.ts";
-import { buildModel } from "../train/models.ts";
-import { savedConfig, type TrainConfig } from "../train/recipes.ts";
+import { countParameters } from "../nn/state.ts";
+import { readTrainedNetwork } from "../train/trained.ts";
 import { OPSET, saveOnnx } from "./export.ts";
 
 function parseArgs(args: string[]) {
@@ -43,48 +38,6 @@ function parseArgs(args: string[]) {
   return { ...options, batch };
 }
 
-/** The network a trainer checkpoint records, with its weights, and the run's config. */
-async function loadNetwork(path: string): Promise<{ net: Module; config: TrainConfig }> {
-  const saved = await readCheckpoint(path);
-  const recorded = (saved.metadata as { config?: TrainConfig } | null)?.config;
-  if (!recorded?.arch) {
-    throw new UserError(
-      `checkpoint ${path} does not record its network (no trainer "config" in its ` +
-        `metadata); export checkpoints written by deno task train, or call saveOnnx(model, path) in code.`,
-    );
-  }
-  let config: TrainConfig;
-  try {
-    config = savedConfig(recorded);
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
-    throw new UserError(
-      `checkpoint ${path} records a network that cannot be built: ${error.message}`,
-    );
-  }
-  const first = saved.model.values().next().value;
-  const net = buildModel({
-    arch: config.arch,
-    widths: config.widths,
-    stemNorm: config.stemNorm,
-    logitScale: config.logitScale,
-    activation: config.activation,
-    dtype: first ? dtypeOf(first) : "float32",
-    rng: new Rng(0), // the weights come from the checkpoint
-  });
-  try {
-    loadStateDict(net, saved.model);
-  } catch (error) {
-    if (error instanceof UserError) {
-      throw new UserError(
-        `checkpoint ${path} cannot be exported: ${error.message.replace(/\.$/, "")}.`,
-      );
-    }
-    throw error;
-  }
-  return { net, config };
-}
-
 /**
  * Runs the export with command-line `args`; returns the exit code.
  *
@@ -96,7 +49,7 @@ async function loadNetwork(path: string): Promise<{ net: Module; config: TrainCo
 export async function main(args: string[]): Promise<number> {
   const options = parseArgs(args);
   const runs = [];
-  for (const path of options.checkpoint) runs.push({ path, ...await loadNetwork(path) });
+  for (const path of options.checkpoint) runs.push({ path, ...await readTrainedNetwork(path) });
   const [first] = runs;
   const config = first.config;
   // The averaging over views wraps the whole model, so the runs must agree on it.

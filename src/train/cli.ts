@@ -5,15 +5,18 @@
  * @module
  */
 
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { parseCommandLine } from "../cli.ts";
-import { loadCifar10, locateCifar10 } from "../data/locate.ts";
+import { type Cifar10Location, loadCifar10, locateCifar10 } from "../data/locate.ts";
 import { trainValSplit } from "../data/split.ts";
 import { runMain, UserError } from "../errors.ts";
 import { useFastKernels } from "../kernels/gemm_fast.ts";
 import { saveOnnx } from "../onnx/export.ts";
+import type { ScoreReport } from "../onnx/score_report.ts";
 import { scoreInChildProcess } from "../onnx/score_process.ts";
 import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
+import { ttaLabel } from "./evaluate.ts";
+import { exportMembers, memberDir, trainMembers } from "./members.ts";
 import { savedRun, train } from "./trainer.ts";
 
 /** A number, or a fraction such as `1/9` (handy for `--logit-scale`). */
@@ -123,6 +126,12 @@ const OVERRIDES: [
     number,
   ],
   ["--seed <n>", "seed", "seed of the weights, split, order and augmentation", number],
+  [
+    "--members <n>",
+    "members",
+    "train n networks (seeds seed, seed+1, …) and submit the average of their logits",
+    number,
+  ],
 ];
 
 /** Runs the trainer with command-line `args`; returns the exit code. */
@@ -142,7 +151,9 @@ export async function main(args: string[]): Promise<number> {
     .option("--out <dir>", "where the run's files go (default: runs/<recipe>)")
     .option("--resume", "continue the run saved in --out")
     .option("--threads <n>", "threads for the matrix multiplies (default: every core)", number)
-    .option("--overwrite", "start afresh even if --out holds a run");
+    .option("--overwrite", "start afresh even if --out holds a run")
+    // Set by an ensemble run (`members.ts`) for the member it starts: train that one network.
+    .addOption(new Option("--member <k>").argParser(number).hideHelp());
   for (const [flag, , help, parse] of OVERRIDES) program.option(flag, help, parse);
   const opts = parseCommandLine<Record<string, unknown>>(program, args);
 
@@ -184,7 +195,20 @@ export async function main(args: string[]): Promise<number> {
     config = saved;
   }
 
+  const member = opts.member as number | undefined;
+  if (
+    member !== undefined && !(Number.isInteger(member) && member >= 1 && member <= config.members)
+  ) {
+    throw new UserError(`--member must be 1 to --members (${config.members}), got ${member}.`);
+  }
   const where = await locateCifar10({ data: opts.data as string | undefined });
+  const threads = opts.threads as number | undefined;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new UserError(`--threads must be a positive integer, got ${threads}.`);
+  }
+  if (config.members > 1 && member === undefined) {
+    return await trainEnsemble(config, outDir, where, opts, started);
+  }
   const [full, test] = await Promise.all([
     loadCifar10(where, "train"),
     where.hasTest ? loadCifar10(where, "test") : Promise.resolve(null),
@@ -195,10 +219,6 @@ export async function main(args: string[]): Promise<number> {
 
   // Float32 matrix multiplies in WebAssembly SIMD on every core (the plain TypeScript kernel
   // remains the fallback and the oracle).
-  const threads = opts.threads as number | undefined;
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
-    throw new UserError(`--threads must be a positive integer, got ${threads}.`);
-  }
   const fast = await useFastKernels({ threads });
   fast.onArenaFull = () =>
     console.error(
@@ -230,15 +250,7 @@ export async function main(args: string[]): Promise<number> {
           docString: `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`,
         }),
       // The test accuracy is the submitted file's, as the grader will score it.
-      scoreModel: async (path) => {
-        try {
-          const options = { timeLimitSeconds: SCORE_LIMIT_SECONDS };
-          return (await scoreInChildProcess(path, where, options)).accuracy;
-        } catch (error) {
-          if (!(error instanceof Deno.errors.NotCapable)) throw error;
-          throw new UserError("onnxruntime runs in a child process, which needs --allow-run");
-        }
-      },
+      scoreModel: async (path) => (await scoreFile(path, where)).accuracy,
     });
     if (!result.interrupted) {
       console.log(
@@ -252,6 +264,88 @@ export async function main(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onInterrupt);
   }
+}
+
+/** Model file `path` scored on the test set by onnxruntime in a child process. */
+async function scoreFile(path: string, where: Cifar10Location): Promise<ScoreReport> {
+  try {
+    return await scoreInChildProcess(path, where, { timeLimitSeconds: SCORE_LIMIT_SECONDS });
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new UserError("onnxruntime runs in a child process, which needs --allow-run");
+  }
+}
+
+/** The flags that set every field of `config`, as `main` reads them. */
+function configFlags(config: TrainConfig): string[] {
+  const flags = ["--recipe", config.recipe];
+  for (const [flag, field] of OVERRIDES) {
+    const value = config[field];
+    flags.push(
+      flag.slice(0, flag.indexOf(" ")),
+      Array.isArray(value) ? value.join(",") : String(value),
+    );
+  }
+  return flags;
+}
+
+/**
+ * An ensemble run (`--members N`, `members.ts`): the members, each in a child process, then the
+ * model averaging them, scored on the test set; returns the exit code.
+ */
+async function trainEnsemble(
+  config: TrainConfig,
+  outDir: string,
+  where: Cifar10Location,
+  opts: Record<string, unknown>,
+  started: number,
+): Promise<number> {
+  console.log(
+    `Training an ensemble of ${config.members} networks one after another, in ${
+      memberDir(outDir, 1)
+    } to ${memberDir(outDir, config.members)}; the model submitted averages their logits.`,
+  );
+  // Ctrl-C in a terminal reaches the member training, which saves its checkpoint and exits
+  // 130; this process only has to outlive it.
+  const onInterrupt = () => {};
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  let code: number;
+  try {
+    code = await trainMembers({
+      config,
+      outDir,
+      flags: configFlags,
+      passOn: [
+        ...["--data", where.dir],
+        ...(opts.threads === undefined ? [] : ["--threads", String(opts.threads)]),
+      ],
+      resume: Boolean(opts.resume),
+      overwrite: Boolean(opts.overwrite),
+      log: console.log,
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+  }
+  if (code === 130) console.log(`Stopped; continue the ensemble with --resume --out ${outDir}.`);
+  if (code !== 0) return code;
+  const path = `${outDir}/model.onnx`;
+  await exportMembers(config, outDir, path);
+  console.log(`Model for submission: ${path}`);
+  if (where.hasTest) {
+    const views = ttaLabel({ flip: config.ttaFlip, shift: config.ttaShift });
+    const { accuracy, images } = await scoreFile(path, where);
+    console.log(
+      `Test accuracy of ${path} (the average of ${config.members} networks): ${
+        (100 * accuracy).toFixed(2)
+      }% on ${images} images${views ? ` (with ${views} test-time augmentation)` : ""}.`,
+    );
+  }
+  console.log(
+    `Wrote ${memberDir(outDir, 1)} to ${memberDir(outDir, config.members)} and ${path}; ${
+      minutesAndSeconds((performance.now() - started) / 1000)
+    } of wall time in all.`,
+  );
+  return 0;
 }
 
 /** `1234.5` seconds as `20 min 35 s`: what a run's time budget is counted in. */

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
+import * as ort from "onnxruntime-node";
 import { writeBinFolder } from "../data/fake_cifar10.ts";
+import { Rng } from "../random.ts";
+import { tensor } from "../tensor.ts";
 import { tempDir } from "../testing.ts";
+import { readTrainedNetwork } from "./trained.ts";
+import { savedRun } from "./trainer.ts";
 
 const CLI = new URL("./cli.ts", import.meta.url).pathname;
 
@@ -25,6 +30,8 @@ Deno.test("deno task train: person-made errors end in one sentence and exit 2", 
       [["--activation", "GELU"], /--activation must be one of relu, gelu, got "GELU"/],
       [["--logit-scale", "1/0"], /--logit-scale.*not a number/],
       [["--logit-scale", "0/9"], /--logit-scale must be a positive number, got 0/],
+      [["--members", "0"], /--members must be a positive integer, got 0/],
+      [["--members", "2", "--member", "3"], /--member must be 1 to --members \(2\), got 3/],
       [
         ["--resume", "--overwrite"],
         /--resume continues the run in --out and --overwrite replaces it/,
@@ -107,4 +114,58 @@ Deno.test("deno task train: Ctrl-C mid-epoch saves a checkpoint within moments a
   );
   assert.ok(waited < 5_000, `stopped ${waited.toFixed(0)} ms after Ctrl-C`);
   assert.ok((await Deno.stat(`${out}/checkpoint.safetensors`)).size > 0);
+});
+
+Deno.test("deno task train --members 2: two networks in member folders, submitted as their average", async () => {
+  const data = await tempDir(), out = await tempDir();
+  await writeBinFolder(data, 16); // 80 training images, 16 test images
+  const args = ["--data", data, "--out", out, "--widths", "4,4,8,8", "--batch-size", "8"];
+  const run = await trainCli(
+    "--recipe",
+    "quick",
+    "--val-size",
+    "8",
+    "--seed",
+    "3",
+    "--members",
+    "2",
+    ...args,
+  );
+  assert.equal(run.code, 0, run.err);
+  assert.match(
+    run.out,
+    /Member 1 of 2, seed 3, in .*member-1:\n[^]*Member 2 of 2, seed 4, in .*member-2:/,
+  );
+  assert.match(
+    run.out,
+    new RegExp(
+      `Test accuracy of ${out}/model\\.onnx \\(the average of 2 networks\\): \\d+\\.\\d\\d% on 16 images`,
+    ),
+  );
+  // Each member is a run of its own, with its seed; the first one's settings are the run's.
+  const second = await savedRun(`${out}/member-2`);
+  assert.equal(second.config.seed, 4);
+  assert.equal(second.config.members, 2);
+  assert.equal((await savedRun(out)).config.seed, 3);
+
+  // The model is the mean of the two networks' logits.
+  const a = await readTrainedNetwork(`${out}/member-1/checkpoint.safetensors`);
+  const b = await readTrainedNetwork(`${out}/member-2/checkpoint.safetensors`);
+  const rng = new Rng(1);
+  const x = tensor(new Float32Array(2 * 3072).map(() => rng.random()), [2, 3, 32, 32]);
+  const la = a.net.eval().forward(x).data.slice(), lb = b.net.eval().forward(x).data;
+  assert.ok(la.some((v, i) => Math.abs(v - lb[i]) > 1e-3), "members that differ");
+  const session = await ort.InferenceSession.create(`${out}/model.onnx`);
+  const feed = new ort.Tensor("float32", x.data as Float32Array, x.shape);
+  const got = (await session.run({ input: feed })).logits.data as Float32Array;
+  await session.release();
+  for (let i = 0; i < got.length; i++) assert.ok(Math.abs((la[i] + lb[i]) / 2 - got[i]) < 1e-4);
+
+  // --resume skips a finished member and trains one that had not started.
+  await Deno.remove(`${out}/member-2`, { recursive: true });
+  const resumed = await trainCli("--resume", ...args.slice(0, 4));
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /Member 1 of 2 \(.*member-1\) has finished; it is not trained again\./);
+  assert.match(resumed.out, /Member 2 of 2, seed 4, in .*member-2:\nTraining /);
+  assert.equal((await savedRun(`${out}/member-2`)).epoch, 1);
 });

@@ -94,6 +94,19 @@ export function ttaViews(x: Tensor, options: { flip?: boolean; shift?: number })
 }
 
 /**
+ * The test-time views of {@linkcode ttaViews} in words, `""` for none.
+ *
+ * @example
+ * ```ts
+ * ttaLabel({ flip: true, shift: 1 }); // "flip and shift ±1"
+ * ```
+ */
+export function ttaLabel(options: { flip?: boolean; shift?: number }): string {
+  const { flip = false, shift = 0 } = options;
+  return [flip ? "flip" : "", shift ? `shift ±${shift}` : ""].filter(Boolean).join(" and ");
+}
+
+/**
  * Writes the index of each row's largest logit of `logits` `(N, C)` into `out` (length N).
  *
  * @example

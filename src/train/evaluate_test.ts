@@ -5,7 +5,7 @@ import { crossEntropy } from "../nn/loss.ts";
 import { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
 import { tensor } from "../tensor.ts";
-import { evaluate, flipHorizontal, shiftImages, ttaViews } from "./evaluate.ts";
+import { evaluate, flipHorizontal, shiftImages, ttaLabel, ttaViews } from "./evaluate.ts";
 
 Deno.test("flipHorizontal mirrors the last axis", () => {
   const x = tensor(Float32Array.from([1, 2, 3, 4, 5, 6]), [1, 1, 2, 3]);
@@ -73,4 +73,11 @@ Deno.test("evaluate averages the views' logits with ttaViews' weights", () => {
   }
   const want = crossEntropy(model.forward(tensor(mean, x.shape)), labels).loss;
   assert.ok(Math.abs(got.loss - want) < 1e-5, `loss ${got.loss}, want ${want}`);
+});
+
+Deno.test("ttaLabel names the test-time views in words", () => {
+  assert.equal(ttaLabel({ flip: true, shift: 1 }), "flip and shift ±1");
+  assert.equal(ttaLabel({ shift: 2 }), "shift ±2");
+  assert.equal(ttaLabel({ flip: true }), "flip");
+  assert.equal(ttaLabel({}), "");
 });

@@ -93,6 +93,13 @@ export interface TrainConfig {
   valSize: number;
   /** Train on at most this many images (0 for all); for smoke runs. */
   trainLimit: number;
+  /**
+   * Networks trained one after another with seeds `seed`, `seed + 1`, … (each its own
+   * validation split, order and augmentation), each a run of its own in the folder `member-k`
+   * of the run's (`members.ts`); the model submitted averages their logits. 1 for a single
+   * network. Absent in checkpoints of older runs: 1.
+   */
+  members: number;
   /** Average each test image's logits with its mirror's at evaluation. */
   ttaFlip: boolean;
   /**
@@ -131,6 +138,7 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   flip: "alternate",
   valSize: 2000,
   trainLimit: 40000,
+  members: 1,
   ttaFlip: true,
   ttaShift: 1,
   seed: 0,
@@ -238,6 +246,7 @@ export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
       activation: "relu",
       ttaShift: 0,
       lookahead: 0,
+      members: 1,
       ...structuredClone(saved),
     } as TrainConfig,
   );
@@ -310,5 +319,6 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   need(int(c.valSize, 0), `--val-size must be a non-negative integer, got ${c.valSize}`);
   need(int(c.trainLimit, 0), `--train-limit must be a non-negative integer, got ${c.trainLimit}`);
   need(int(c.seed, 0), `--seed must be a non-negative integer, got ${c.seed}`);
+  need(int(c.members, 1), `--members must be a positive integer, got ${c.members}`);
   return c;
 }

@@ -19,7 +19,8 @@ import { SGD, type SGDOptions } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
 import { contiguous, type Tensor } from "../tensor.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { argmaxRows, evaluate } from "./evaluate.ts";
+import { argmaxRows, evaluate, ttaLabel } from "./evaluate.ts";
+import { memberDir } from "./members.ts";
 import { buildModel, macsPerImage } from "./models.ts";
 import { trainingGroups } from "./param_groups.ts";
 import { plotSvg } from "./plot.ts";
@@ -96,8 +97,9 @@ export interface Progress {
 }
 
 /**
- * The run saved in `outDir`: the settings it started with and how far it got; a `UserError`
- * where there is no checkpoint, or one the trainer did not write.
+ * The run saved in `outDir`: the settings it started with and how far it got (for an ensemble
+ * run, its first member's); a `UserError` where there is no checkpoint, or one the trainer did
+ * not write.
  *
  * @example
  * ```ts
@@ -105,8 +107,12 @@ export interface Progress {
  * ```
  */
 export async function savedRun(outDir: string): Promise<{ config: TrainConfig } & Progress> {
-  const checkpoint = `${outDir}/checkpoint.safetensors`;
-  if (!(await Deno.stat(checkpoint).then(() => true, () => false))) {
+  const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
+  let checkpoint = `${outDir}/checkpoint.safetensors`;
+  // An ensemble run (`members.ts`) has its settings in its first member's checkpoint.
+  const first = `${memberDir(outDir, 1)}/checkpoint.safetensors`;
+  if (!(await exists(checkpoint)) && await exists(first)) checkpoint = first;
+  if (!(await exists(checkpoint))) {
     throw new UserError(
       `there is no checkpoint to resume at ${checkpoint}; run without --resume to start.`,
     );
@@ -342,8 +348,7 @@ async function testAccuracy(
   options: TrainOptions,
   log: (line: string) => void,
 ): Promise<{ accuracy: number }> {
-  const views = [config.ttaFlip ? "flip" : "", config.ttaShift ? `shift ±${config.ttaShift}` : ""]
-    .filter(Boolean).join(" and ");
+  const views = ttaLabel({ flip: config.ttaFlip, shift: config.ttaShift });
   const how = views ? ` (with ${views} test-time augmentation)` : "";
   let accuracy: number | null = null, what = "Test accuracy";
   if (options.exportModel && options.scoreModel) {
