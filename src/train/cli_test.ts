@@ -169,3 +169,40 @@ Deno.test("deno task train --members 2: two networks in member folders, submitte
   assert.match(resumed.out, /Member 2 of 2, seed 4, in .*member-2:\nTraining /);
   assert.equal((await savedRun(`${out}/member-2`)).epoch, 1);
 });
+
+Deno.test("deno task train --members: --resume continues a member stopped mid-epoch", async () => {
+  const data = await tempDir(), out = await tempDir();
+  await writeBinFolder(data, 400); // 2,000 training images: an epoch of 250 batches of 8
+  const args = ["--recipe", "quick", "--data", data, "--widths", "4,4,8,8", "--batch-size", "8"]
+    .concat(["--train-limit", "0", "--val-size", "8", "--members", "2"]);
+  // The members as the ensemble run starts them: the first finished, the second stopped.
+  // (The first on a few images: what is tested is the second's resumption.)
+  const first = await trainCli(
+    ...args,
+    "--member",
+    "1",
+    "--train-limit",
+    "16",
+    "--out",
+    `${out}/member-1`,
+  );
+  assert.equal(first.code, 0, first.err);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", CLI, ...args, "--member", "2", "--seed", "1", "--out", `${out}/member-2`],
+    stdout: "piped",
+    stderr: "null",
+    env: { CIFAR10_DIR: "" },
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  for (let seen = ""; !seen.includes("Training ");) seen += (await lines.read()).value ?? "";
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  child.kill("SIGINT");
+  while (!(await lines.read()).done);
+  assert.equal((await child.status).code, 130);
+
+  const resumed = await trainCli("--resume", "--data", data, "--out", out);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /Member 1 of 2 \(.*member-1\) has finished; it is not trained again\./);
+  assert.match(resumed.out, /Resuming .*member-2\/checkpoint\.safetensors at epoch 1, batch \d+\./);
+  assert.match(resumed.out, /Test accuracy of .*model\.onnx \(the average of 2 networks\)/);
+});
