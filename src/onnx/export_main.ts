@@ -14,6 +14,7 @@ import { parseCommandLine } from "../cli.ts";
 import { runMain, UserError } from "../errors.ts";
 import { Ensemble } from "../nn/ensemble.ts";
 import { countParameters } from "../nn/state.ts";
+import { describeRecipe } from "../train/recipes.ts";
 import { readTrainedNetwork } from "../train/trained.ts";
 import { OPSET, saveOnnx } from "./export.ts";
 
@@ -66,11 +67,7 @@ export async function main(args: string[]): Promise<number> {
   const ttaFlip = options.tta && config.ttaFlip;
   const ttaShift = options.tta ? config.ttaShift : 0;
   const tta = [ttaFlip ? "flip" : "", ttaShift ? "shift" : ""].filter(Boolean).join(" and ");
-  const described = runs.map((r) =>
-    `${r.config.recipe} recipe (${r.config.arch} ${
-      r.config.widths.join("-")
-    }), exported from ${r.path}`
-  );
+  const described = runs.map((r) => `${describeRecipe(r.config)}, exported from ${r.path}`);
   await saveOnnx(net, options.out, {
     batch: options.batch,
     ttaFlip,

@@ -14,7 +14,7 @@ import { useFastKernels } from "../kernels/gemm_fast.ts";
 import { saveOnnx } from "../onnx/export.ts";
 import type { ScoreReport } from "../onnx/score_report.ts";
 import { scoreInChildProcess } from "../onnx/score_process.ts";
-import { checkConfig, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
+import { checkConfig, describeRecipe, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { ttaLabel } from "./evaluate.ts";
 import { exportMembers, memberDir, trainMembers } from "./members.ts";
 import { savedRun, train } from "./trainer.ts";
@@ -134,6 +134,9 @@ const OVERRIDES: [
   ],
 ];
 
+/** A flag's name in {@linkcode OVERRIDES}: `--batch-size` of `"--batch-size <n>"`. */
+const flagName = (flag: string) => flag.slice(0, flag.indexOf(" "));
+
 /** Runs the trainer with command-line `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const started = performance.now();
@@ -165,10 +168,10 @@ export async function main(args: string[]): Promise<number> {
   let config = recipe(String(opts.recipe));
   const given: [flag: string, field: keyof TrainConfig][] = [];
   for (const [flag, field] of OVERRIDES) {
-    const key = flag.slice(2, flag.indexOf(" ")).replace(/-(\w)/g, (_, c) => c.toUpperCase());
+    const key = flagName(flag).slice(2).replace(/-(\w)/g, (_, c) => c.toUpperCase());
     if (opts[key] === undefined) continue;
     (config as unknown as Record<string, unknown>)[field] = opts[key];
-    given.push([flag.slice(0, flag.indexOf(" ")), field]);
+    given.push([flagName(flag), field]);
   }
   checkConfig(config); // bad flags fail before any data is read
   const outDir = String(opts.out ?? `runs/${config.recipe}`);
@@ -247,7 +250,7 @@ export async function main(args: string[]): Promise<number> {
         saveOnnx(model, path, {
           ttaFlip: config.ttaFlip,
           ttaShift: config.ttaShift,
-          docString: `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`,
+          docString: describeRecipe(config),
         }),
       // The test accuracy is the submitted file's, as the grader will score it.
       scoreModel: async (path) => (await scoreFile(path, where)).accuracy,
@@ -281,10 +284,7 @@ function configFlags(config: TrainConfig): string[] {
   const flags = ["--recipe", config.recipe];
   for (const [flag, field] of OVERRIDES) {
     const value = config[field];
-    flags.push(
-      flag.slice(0, flag.indexOf(" ")),
-      Array.isArray(value) ? value.join(",") : String(value),
-    );
+    flags.push(flagName(flag), Array.isArray(value) ? value.join(",") : String(value));
   }
   return flags;
 }

@@ -14,24 +14,18 @@
  * @module
  */
 
+import denoConfig from "../../deno.json" with { type: "json" };
 import { Ensemble } from "../nn/ensemble.ts";
 import { saveOnnx } from "../onnx/export.ts";
-import type { TrainConfig } from "./recipes.ts";
+import { describeRecipe, type TrainConfig } from "./recipes.ts";
 import { readTrainedNetwork } from "./trained.ts";
 import { savedRun } from "./trainer.ts";
 
 /** The trainer's command line, which each member runs. */
 const CLI = new URL("./cli.ts", import.meta.url).href;
 
-/** The permissions `deno task train` has (`deno.json`), which a member needs as well. */
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-net",
-  "--allow-sys",
-  "--allow-run",
-];
+/** The permissions `deno task train` has, which a member needs as well: read from its task. */
+const PERMISSIONS = denoConfig.tasks.train.split(" ").filter((arg) => arg.startsWith("--allow-"));
 
 /**
  * The folder of member `k` (from 1) of the run in `outDir`.
@@ -130,10 +124,7 @@ export async function exportMembers(
   await saveOnnx(new Ensemble(nets), path, {
     ttaFlip: config.ttaFlip,
     ttaShift: config.ttaShift,
-    docString: `${config.recipe} recipe (${config.arch} ${
-      config.widths.join("-")
-    }), the mean of ${config.members} networks' logits (seeds ${config.seed}–${
-      config.seed + config.members - 1
-    })`,
+    docString: `${describeRecipe(config)}, the mean of ${config.members} networks' logits ` +
+      `(seeds ${config.seed}–${config.seed + config.members - 1})`,
   });
 }

@@ -224,6 +224,18 @@ export function recipe(name: string): TrainConfig {
 }
 
 /**
+ * A run's recipe and network in a few words, as the models it exports describe themselves.
+ *
+ * @example
+ * ```ts
+ * describeRecipe(recipe("strong")); // "strong recipe (vgg 32-64-256-256)"
+ * ```
+ */
+export function describeRecipe(config: TrainConfig): string {
+  return `${config.recipe} recipe (${config.arch} ${config.widths.join("-")})`;
+}
+
+/**
  * The config a checkpoint recorded, with the fields that older runs' checkpoints lack set as
  * those runs had them (no whitened stem, no shifted test views), then checked.
  *
