@@ -142,6 +142,11 @@ Deno.test("deno task train --members 2: two networks in member folders, submitte
       `Test accuracy of ${out}/model\\.onnx \\(the average of 2 networks\\): \\d+\\.\\d\\d% on 16 images`,
     ),
   );
+  // Only the average is offered for submission.
+  assert.match(run.out, /This member's model: .*member-2\/model\.onnx/);
+  assert.deepEqual(run.out.match(/Model for submission: .*/g), [
+    `Model for submission: ${out}/model.onnx`,
+  ]);
   // Each member is a run of its own, with its seed; the first one's settings are the run's.
   const second = await savedRun(`${out}/member-2`);
   assert.equal(second.config.seed, 4);

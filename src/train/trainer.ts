@@ -328,7 +328,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   if (options.exportModel) {
     await options.exportModel(model, files.model);
-    log(`Model for submission: ${files.model}`);
+    // A member of an ensemble run is not submitted alone: the run's model averages them all.
+    log(`${config.members > 1 ? "This member's model" : "Model for submission"}: ${files.model}`);
   }
   const test = data.test
     ? await testAccuracy(model, config, data.test, files.model, options, log)
