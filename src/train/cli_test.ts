@@ -178,7 +178,7 @@ Deno.test("deno task train --members 2: two networks in member folders, submitte
 
 Deno.test("deno task train --members: --resume continues a member stopped mid-epoch", async () => {
   const data = await tempDir(), out = await tempDir();
-  await writeBinFolder(data, 800); // 4,000 training images: an epoch of 500 batches of 8
+  await writeBinFolder(data, 400); // 2,000 training images: an epoch of 250 batches of 8
   const args = ["--recipe", "quick", "--data", data, "--widths", "4,4,8,8", "--batch-size", "8"]
     .concat(["--train-limit", "0", "--val-size", "8", "--members", "2"]);
   // The members as the ensemble run starts them: the first finished, the second stopped.
@@ -200,7 +200,7 @@ Deno.test("deno task train --members: --resume continues a member stopped mid-ep
     env: { CIFAR10_DIR: "" },
   }).spawn();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  // At once: the trainer listens for Ctrl-C before it says "Training", and an epoch of 500
+  // At once: the trainer listens for Ctrl-C before it says "Training", and an epoch of 250
   // batches of this network can pass in a fraction of a second on an idle machine.
   for (let seen = ""; !seen.includes("Training ");) seen += (await lines.read()).value ?? "";
   child.kill("SIGINT");
