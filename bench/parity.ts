@@ -98,7 +98,7 @@ async function main(): Promise<number> {
       if (kind === "param" || kind === "buffer") start.set(name, value);
     }
     loadStateDict(model, start);
-    const { groups, lrScales } = trainingGroups(model, config.bnBiasLr);
+    const { groups, lrScales } = trainingGroups(model, config);
     const sgd = new SGD(groups, {
       lr: config.lr,
       momentum: config.momentum,

@@ -85,6 +85,12 @@ export class Conv2D extends Layer {
    * `backward` then leaves `dW` and `db` at zero and optimizers skip them.
    */
   requiresGrad = true;
+  /**
+   * Whether `W` alone is trained (with `requiresGrad`): false freezes the filters and keeps
+   * the bias learning (`dW` stays zero; optimizers skip `W`), as airbench trains its whitening
+   * layer's bias over fixed whitening filters.
+   */
+  weightRequiresGrad = true;
   /** The filters, `(outChannels, inChannels, kh, kw)`: PyTorch's `weight`. */
   W: Tensor;
   /** The bias, `(outChannels,)`, or null without one: PyTorch's `bias`. */
@@ -186,12 +192,10 @@ export class Conv2D extends Layer {
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     checkDelta(this.#name(), [batch, O, g.outH, g.outW], delta);
     const D = contiguous(delta).data, X = x.data, imageSize = X.length / batch;
-    const frozen = !this.requiresGrad;
-    if (frozen) {
-      this.dW.data.fill(0);
-      this.db?.data.fill(0);
-    }
-    const DB = frozen ? undefined : this.db?.data;
+    const frozen = !this.requiresGrad || !this.weightRequiresGrad;
+    if (frozen) this.dW.data.fill(0);
+    if (!this.requiresGrad) this.db?.data.fill(0);
+    const DB = this.requiresGrad ? this.db?.data : undefined;
     if (DB) {
       DB.fill(0);
       for (let i = 0; i < batch * O; i++) {
@@ -303,7 +307,9 @@ export class Conv2D extends Layer {
   /** `W` as `weight` and `b` as `bias`, with their gradients, as in PyTorch. */
   override ownParameters(): Parameter[] {
     const params = weightAndBias(this.W, this.dW, this.b, this.db);
-    return this.requiresGrad ? params : params.map((p) => ({ ...p, requiresGrad: false }));
+    const frozen = (p: Parameter) =>
+      !this.requiresGrad || (p.name === "weight" && !this.weightRequiresGrad);
+    return params.map((p) => frozen(p) ? { ...p, requiresGrad: false } : p);
   }
 
   #name(): string {

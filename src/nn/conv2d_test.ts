@@ -294,3 +294,21 @@ for (const [size, products] of [[8, 36], [6, 16]]) {
     }
   });
 }
+
+Deno.test("Conv2D with weightRequiresGrad false trains its bias over fixed filters", () => {
+  const rng = new Rng(5);
+  const x = rng.fillNormal(zeros([2, 3, 6, 6]));
+  const trained = new Conv2D(3, 4, 2, 1, { rng: new Rng(6) });
+  const delta = rng.fillNormal(zeros(trained.forward(x).shape));
+  const dx = clone(trained.backward(delta));
+  const conv = new Conv2D(3, 4, 2, 1, { rng: new Rng(6) });
+  conv.weightRequiresGrad = false;
+  conv.forward(x);
+  assert.ok(maxAbsDiff(conv.backward(delta), dx) < 1e-12, "the input gradient is unchanged");
+  assert.ok(maxAbsDiff(conv.db!, trained.db!) < 1e-12, "the bias gradient is computed");
+  assert.ok(conv.dW.data.every((v) => v === 0), "the filters' gradient stays zero");
+  assert.deepEqual(
+    conv.parameters().map((p) => [p.name, p.requiresGrad ?? true]),
+    [["weight", false], ["bias", true]],
+  );
+});

@@ -58,7 +58,7 @@ const OVERRIDES: [
   [
     "--whiten <bool>",
     "whiten",
-    "fix the first layer to whitening filters of the data's 3×3 patches (true/false)",
+    "fix the first layer to whitening filters of the data's patches (true/false)",
     bool,
   ],
   [
@@ -66,6 +66,18 @@ const OVERRIDES: [
     "stemNorm",
     "a BatchNorm after the first layer (true/false; without, a whitened stem is fixed whole)",
     bool,
+  ],
+  [
+    "--stem-kernel <n>",
+    "stemKernel",
+    "the first layer's window: 3 (padded), or 2 (airbench's, unpadded)",
+    number,
+  ],
+  [
+    "--stem-bias-epochs <n>",
+    "stemBiasEpochs",
+    "epochs a whitened first layer without BatchNorm trains its bias (airbench: 3)",
+    number,
   ],
   [
     "--identity-init <bool>",
@@ -94,9 +106,17 @@ const OVERRIDES: [
   ["--batch-size <n>", "batchSize", "images per batch", number],
   ["--lr <x>", "lr", "peak learning rate of the one-cycle schedule", number],
   ["--warmup <x>", "warmup", "fraction of steps warming up to the peak", number],
+  ["--lr-start <x>", "lrStart", "first learning rate, as a fraction of the peak", number],
+  ["--lr-end <x>", "lrEnd", "last learning rate, as a fraction of the peak", number],
   ["--momentum <x>", "momentum", "SGD momentum", number],
   ["--nesterov <bool>", "nesterov", "Nesterov momentum (true/false)", bool],
   ["--weight-decay <x>", "weightDecay", "L2 weight decay on conv and linear weights", number],
+  [
+    "--decay-all <bool>",
+    "decayAll",
+    "weight decay on biases and BatchNorm too, the same fraction per step (true/false)",
+    bool,
+  ],
   ["--label-smoothing <x>", "labelSmoothing", "label smoothing of the cross-entropy", number],
   [
     "--lookahead <x>",

@@ -40,11 +40,22 @@ export interface ModelSpec {
   /** A BatchNorm after the stem's conv; without, the conv has a bias (default true). */
   stemNorm?: boolean;
   /**
+   * The stem conv's window (default 3, padded by 1). An even window is not padded, as
+   * airbench's 2×2 whitening layer: 32 × 32 images then leave it 31 × 31, and the stages
+   * 15, 7 and 3 (the global max-pool follows the size).
+   */
+  stemKernel?: number;
+  /**
    * The stem's filters are fixed (the trainer sets them to whitening filters): it takes no
    * gradient, and without a BatchNorm after it nothing before the first stage learns, so
    * that stage's conv computes no input gradient either (default false).
    */
   frozenStem?: boolean;
+  /**
+   * With `frozenStem` and no `stemNorm`, the stem's bias still learns over the fixed filters
+   * (airbench trains its whitening layer's bias for the first epochs) (default false).
+   */
+  stemBiasGrad?: boolean;
   /**
    * Each conv after the stem starts as the identity on its first `min(in, out)` filters
    * (PyTorch's `nn.init.dirac_` on those filters, as airbench initialises its convs), the
@@ -76,7 +87,8 @@ export interface ModelSpec {
  * stages of (conv → max-pool 2 → BN → ReLU → conv → BN → ReLU), each halving the resolution
  * (32 → 16 → 8 → 4) → global max-pool → linear (→ the logit scale, when not 1). Pooling right
  * after each stage's first conv runs the second conv at a quarter of the cost. With
- * `activation: "gelu"`, a GELU in place of each ReLU.
+ * `activation: "gelu"`, a GELU in place of each ReLU. With `stemKernel: 2` (airbench's), the
+ * sizes are 31 → 15 → 7 → 3.
  *
  * `resnet`: the same stem and stages, with the second conv in a residual block.
  *
@@ -89,6 +101,8 @@ export interface ModelSpec {
 export function buildModel(spec: ModelSpec): Sequential {
   const { arch, widths, dtype = "float32", rng, stemNorm = true, frozenStem = false } = spec;
   const { identityInit = false, bnWeight = true, bnMomentum = 0.1, logitScale = 1 } = spec;
+  const { stemKernel = 3 } = spec;
+  const stemBiasGrad = frozenStem && !stemNorm && (spec.stemBiasGrad ?? false);
   const act = spec.activation === "gelu" ? () => new GELU() : () => new ReLU();
   const conv = (cin: number, cout: number, inputGrad = true, bias = false) =>
     new Conv2D(cin, cout, 3, 1, { padding: 1, bias, dtype, rng, inputGrad });
@@ -110,10 +124,17 @@ export function buildModel(spec: ModelSpec): Sequential {
 
   const [stem, ...stages] = widths;
   // The stem needs no gradient w.r.t. the images.
-  const stemConv = conv(3, stem, false, !stemNorm);
-  stemConv.requiresGrad = !frozenStem;
+  const stemConv = new Conv2D(3, stem, stemKernel, 1, {
+    padding: stemPadding(stemKernel),
+    bias: !stemNorm,
+    dtype,
+    rng,
+    inputGrad: false,
+  });
+  stemConv.requiresGrad = !frozenStem || stemBiasGrad;
+  stemConv.weightRequiresGrad = !frozenStem;
   const layers: Module[] = [stemConv, ...(stemNorm ? [bn(stem)] : []), act()];
-  let cin = stem, inputGrad = !frozenStem || stemNorm;
+  let cin = stem, inputGrad = !frozenStem || stemNorm || stemBiasGrad;
   for (const width of stages) {
     layers.push(stageConv(cin, width, inputGrad), new MaxPool2D(2), bn(width), act());
     inputGrad = true;
@@ -124,7 +145,12 @@ export function buildModel(spec: ModelSpec): Sequential {
     }
     cin = width;
   }
-  layers.push(new MaxPool2D(4), new Flatten(), new Linear(cin, 10, { bias: false, dtype, rng }));
+  const size = stageSizes(stemKernel).at(-1)!;
+  layers.push(
+    new MaxPool2D(size),
+    new Flatten(),
+    new Linear(cin, 10, { bias: false, dtype, rng }),
+  );
   if (logitScale !== 1) layers.push(new Scale(logitScale));
   return new Sequential(...layers);
 }
@@ -143,16 +169,28 @@ function setIdentity(conv: Conv2D): void {
   }
 }
 
+/** The stem's padding: `(k − 1) / 2` rounded down, none for airbench's 2×2 window. */
+function stemPadding(kernel: number): number {
+  return (kernel - 1) >> 1;
+}
+
+/** The feature maps' side after the stem and after each of the three stages' pools. */
+function stageSizes(stemKernel: number): number[] {
+  const sizes = [32 + 2 * stemPadding(stemKernel) - stemKernel + 1];
+  for (let i = 0; i < 3; i++) sizes.push(Math.floor(sizes[i] / 2));
+  return sizes;
+}
+
 /** The network's forward cost in multiply-adds per image (convolutions and the linear layer). */
-export function macsPerImage(spec: Pick<ModelSpec, "widths">): number {
+export function macsPerImage(spec: Pick<ModelSpec, "widths" | "stemKernel">): number {
   const [stem, ...stages] = spec.widths;
-  let macs = 3 * stem * 9 * 32 * 32;
-  let cin = stem, size = 32;
-  for (const width of stages) {
-    macs += cin * width * 9 * size * size; // first conv, before the pool
-    size /= 2;
-    macs += width * width * 9 * size * size;
+  const k = spec.stemKernel ?? 3, sizes = stageSizes(k);
+  let macs = 3 * stem * k * k * sizes[0] ** 2;
+  let cin = stem;
+  stages.forEach((width, i) => {
+    macs += cin * width * 9 * sizes[i] ** 2; // first conv, before the pool
+    macs += width * width * 9 * sizes[i + 1] ** 2;
     cin = width;
-  }
+  });
   return macs + cin * 10;
 }

@@ -10,7 +10,7 @@ import type { Sequential } from "../nn/sequential.ts";
 import { SGD } from "../optim/sgd.ts";
 import { Rng } from "../random.ts";
 import { contiguous, zeros } from "../tensor.ts";
-import { buildModel, type ModelSpec } from "./models.ts";
+import { buildModel, macsPerImage, type ModelSpec } from "./models.ts";
 
 const SPEC: ModelSpec = { arch: "vgg", widths: [4, 6, 6, 8], rng: new Rng(0) };
 
@@ -115,4 +115,30 @@ Deno.test("buildModel with activation gelu puts a GELU wherever the default has 
       "the same state_dict keys",
     );
   }
+});
+
+Deno.test("buildModel with stemKernel 2: an unpadded 2×2 stem, maps of 31, 15, 7 and 3, and the pool to match", () => {
+  const model = buildModel({ ...SPEC, stemKernel: 2, stemNorm: false });
+  const stem = model.layers[0] as Conv2D;
+  assert.deepEqual([stem.kernelSize, stem.padding], [[2, 2], [0, 0]]);
+  const sizes: number[] = [];
+  let x = zeros([2, 3, 32, 32], "float32");
+  for (const layer of model.layers) {
+    x = layer.forward(x);
+    if (layer instanceof Conv2D) sizes.push(x.shape[2]);
+  }
+  assert.deepEqual(sizes, [31, 31, 15, 15, 7, 7, 3]);
+  assert.deepEqual(x.shape, [2, 10]);
+  // The 3×3 stem's sizes are 32, 16, 8, 4, and its multiply-adds are counted as before.
+  assert.equal(
+    macsPerImage({ widths: [4, 6, 6, 8] }),
+    3 * 4 * 9 * 1024 + 4 * 6 * 9 * 1024 +
+      6 * 6 * 9 * 256 + 6 * 6 * 9 * 256 + 6 * 6 * 9 * 64 + 6 * 8 * 9 * 64 + 8 * 8 * 9 * 16 + 80,
+  );
+  assert.equal(
+    macsPerImage({ widths: [4, 6, 6, 8], stemKernel: 2 }),
+    3 * 4 * 4 * 961 +
+      4 * 6 * 9 * 961 + 6 * 6 * 9 * 225 + 6 * 6 * 9 * 225 + 6 * 6 * 9 * 49 + 6 * 8 * 9 * 49 +
+      8 * 8 * 9 * 9 + 80,
+  );
 });

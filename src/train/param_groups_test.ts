@@ -14,14 +14,14 @@ const names = (group: { params: () => { name: string }[] }) => group.params().ma
 
 Deno.test("trainingGroups: with factor 1 the two groups of splitWeightDecay, as older runs had", () => {
   const net = model();
-  const { groups, lrScales } = trainingGroups(net, 1);
+  const { groups, lrScales } = trainingGroups(net, { bnBiasLr: 1 });
   assert.deepEqual(lrScales, [1, 1]);
   assert.deepEqual(groups.map((g) => names(g as never)), splitWeightDecay(net).map(names));
 });
 
 Deno.test("trainingGroups: BatchNorm's biases (in residual blocks too) alone in a third group, all parameters once", () => {
   const net = model();
-  const { groups, lrScales } = trainingGroups(net, 64);
+  const { groups, lrScales } = trainingGroups(net, { bnBiasLr: 64 });
   assert.deepEqual(lrScales, [1, 1, 64]);
   const [decayed, rest, biases] = groups.map((g) => names(g as never));
   assert.ok(biases.length > 0 && biases.every((n) => n.endsWith("bias")), biases.join());
@@ -43,7 +43,7 @@ Deno.test("trainingGroups: BatchNorm's biases (in residual blocks too) alone in 
 
 Deno.test("trainingGroups: an SGD step moves BatchNorm's biases by the factor times the rate", () => {
   const net = model(), lr = 0.01;
-  const { groups, lrScales } = trainingGroups(net, 64);
+  const { groups, lrScales } = trainingGroups(net, { bnBiasLr: 64 });
   const sgd = new SGD(groups, { lr, momentum: 0, weightDecay: 0 });
   sgd.paramGroups.forEach((g, i) => g.lr = lr * lrScales[i]);
   const x = new Rng(1).fillNormal(zeros([4, 3, 32, 32], "float32"));

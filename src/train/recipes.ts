@@ -14,8 +14,8 @@ export interface TrainConfig {
   recipe: string;
   arch: Architecture;
   /**
-   * Whether the stem's filters are fixed to whitening filters of the training images' 3×3
-   * patches (`whitening.ts`) instead of learned. Absent in checkpoints of older runs: false.
+   * Whether the stem's filters are fixed to whitening filters of the training images' patches
+   * (`whitening.ts`) instead of learned. Absent in checkpoints of older runs: false.
    */
   whiten: boolean;
   /**
@@ -25,6 +25,19 @@ export interface TrainConfig {
    * Absent in checkpoints of older runs: true.
    */
   stemNorm: boolean;
+  /**
+   * The stem's window: 3 (padded by 1), or airbench's 2 (not padded: the maps are then 31, 15,
+   * 7 and 3 pixels wide, which saves a fifth of the work). The whitening filters, with
+   * `whiten`, are those of the data's patches of this size. Absent in checkpoints of older
+   * runs: 3.
+   */
+  stemKernel: number;
+  /**
+   * Epochs in which a whitened stem without BatchNorm still learns its bias, over the fixed
+   * filters (airbench: 3); after them the bias stays. 0 for none. Absent in checkpoints of
+   * older runs: 0.
+   */
+  stemBiasEpochs: number;
   /**
    * The stages' convs start as the identity on their first `min(in, out)` filters (airbench's
    * `dirac_` initialisation; `models.ts`). Absent in checkpoints of older runs: false.
@@ -74,10 +87,27 @@ export interface TrainConfig {
   lr: number;
   /** The fraction of the steps spent warming up to the peak. */
   warmup: number;
+  /**
+   * The schedule's first learning rate as a fraction of the peak (airbench: 0.2). Absent in
+   * checkpoints of older runs: 0.1.
+   */
+  lrStart: number;
+  /**
+   * The schedule's last learning rate as a fraction of the peak (airbench: 0.07). Absent in
+   * checkpoints of older runs: 0.01.
+   */
+  lrEnd: number;
   momentum: number;
   nesterov: boolean;
-  /** L2 weight decay on conv/linear weights (not on BatchNorm or biases). */
+  /** L2 weight decay on conv/linear weights (and, with `decayAll`, on the rest). */
   weightDecay: number;
+  /**
+   * Weight decay on every trained parameter, as PyTorch's SGD applies it and airbench does, the
+   * same fraction off each per step (BatchNorm's biases, at `bnBiasLr` times the rate, get
+   * `weightDecay / bnBiasLr`); false spares biases and BatchNorm's parameters. Absent in
+   * checkpoints of older runs: false.
+   */
+  decayAll: boolean;
   labelSmoothing: number;
   /**
    * Lookahead's per-step decay (`optim/lookahead.ts`), 0 for none: every 5 steps the weights
@@ -117,6 +147,8 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   whiten: true,
   // Without it the step is ~5% faster, but a full default run reached 83.60% against 84.27%.
   stemNorm: true,
+  stemKernel: 3,
+  stemBiasEpochs: 0,
   identityInit: false,
   bnWeight: true,
   bnMomentum: 0.1,
@@ -129,9 +161,12 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   batchSize: 128,
   lr: 0.2,
   warmup: 0.25,
+  lrStart: 0.1,
+  lrEnd: 0.01,
   momentum: 0.9,
   nesterov: true,
   weightDecay: 5e-4,
+  decayAll: false,
   labelSmoothing: 0.1,
   lookahead: 0,
   cropPadding: 2,
@@ -249,6 +284,11 @@ export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
     {
       whiten: false,
       stemNorm: true,
+      stemKernel: 3,
+      stemBiasEpochs: 0,
+      lrStart: 0.1,
+      lrEnd: 0.01,
+      decayAll: false,
       identityInit: false,
       bnWeight: true,
       bnMomentum: 0.1,
@@ -276,6 +316,14 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   );
   need(typeof c.whiten === "boolean", `--whiten must be true or false, got ${c.whiten}`);
   need(typeof c.stemNorm === "boolean", `--stem-norm must be true or false, got ${c.stemNorm}`);
+  need(
+    int(c.stemKernel, 1) && c.stemKernel <= 7,
+    `--stem-kernel must be 1 to 7, got ${c.stemKernel}`,
+  );
+  need(
+    int(c.stemBiasEpochs, 0),
+    `--stem-bias-epochs must be a non-negative integer, got ${c.stemBiasEpochs}`,
+  );
   need(
     typeof c.identityInit === "boolean",
     `--identity-init must be true or false, got ${c.identityInit}`,
@@ -309,8 +357,11 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   need(int(c.batchSize, 1), `--batch-size must be a positive integer, got ${c.batchSize}`);
   need(c.lr > 0 && Number.isFinite(c.lr), `--lr must be a positive number, got ${c.lr}`);
   need(c.warmup >= 0 && c.warmup < 1, `--warmup must be in [0, 1), got ${c.warmup}`);
+  need(c.lrStart > 0 && c.lrStart <= 1, `--lr-start must be in (0, 1], got ${c.lrStart}`);
+  need(c.lrEnd >= 0 && c.lrEnd <= 1, `--lr-end must be in [0, 1], got ${c.lrEnd}`);
   need(c.momentum >= 0 && c.momentum < 1, `--momentum must be in [0, 1), got ${c.momentum}`);
   need(c.weightDecay >= 0, `--weight-decay must be >= 0, got ${c.weightDecay}`);
+  need(typeof c.decayAll === "boolean", `--decay-all must be true or false, got ${c.decayAll}`);
   need(
     c.labelSmoothing >= 0 && c.labelSmoothing < 1,
     `--label-smoothing must be in [0, 1), got ${c.labelSmoothing}`,

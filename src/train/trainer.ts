@@ -179,12 +179,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     );
   }
 
+  // A whitened stem without BatchNorm may still learn its bias for its first epochs.
+  const stemBiasGrad = config.whiten && !config.stemNorm && config.stemBiasEpochs > 0;
   const model = buildModel({
     ...config,
     frozenStem: config.whiten,
+    stemBiasGrad,
     dtype: "float32",
     rng: new Rng(config.seed),
   });
+  const stem = model.layers[0] as Conv2D;
   const train = config.trainLimit > 0 && config.trainLimit < data.train.length
     ? { ...data.train, length: config.trainLimit }
     : data.train;
@@ -197,21 +201,29 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : false,
   });
   const perEpoch = loader.batchesPerEpoch;
-  const schedule = triangular(config.lr, config.warmup, config.epochs * perEpoch);
-  const { groups, lrScales } = trainingGroups(model, config.bnBiasLr);
+  const schedule = triangular(config, config.epochs * perEpoch);
+  const { groups, lrScales } = trainingGroups(model, {
+    ...config,
+    stemBias: stemBiasGrad ? stem.b : null,
+  });
   const sgd = new SGD(groups, {
     lr: schedule(0),
     momentum: config.momentum,
     nesterov: config.nesterov,
     weightDecay: config.weightDecay,
   });
-  // The scheduled rate, times each group's factor (BatchNorm's biases may learn faster); set
-  // before every step.
-  const setLr = (lr: number) => sgd.paramGroups.forEach((group, i) => group.lr = lr * lrScales[i]);
+  // The scheduled rate, times each group's factor (BatchNorm's biases may learn faster), set
+  // before every step; the stem's bias, last, stops after its epochs.
+  const setLr = (lr: number, epoch: number) =>
+    sgd.paramGroups.forEach((group, i) => {
+      const stopped = stemBiasGrad && i === lrScales.length - 1 && epoch >= config.stemBiasEpochs;
+      group.lr = stopped ? 0 : lr * lrScales[i];
+    });
   if (config.whiten && !options.resume) {
     // The stem is the first layer; its fixed filters come from the data (or the checkpoint).
-    const stem = model.layers[0] as Conv2D;
-    const { weight, bias } = whiteningFilters(train, stem.outChannels);
+    const { weight, bias } = whiteningFilters(train, stem.outChannels, {
+      kernel: config.stemKernel,
+    });
     stem.W.data.set(weight);
     stem.b?.data.set(bias); // with a BatchNorm after it, the stem has no bias
   }
@@ -247,7 +259,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const started = performance.now() - p.seconds * 1000;
     for (const { x, y, index } of loader.batches(state.epoch, state.batch)) {
       const step = state.epoch * perEpoch + index;
-      setLr(schedule(step));
+      setLr(schedule(step), state.epoch);
       const logits = contiguous(model.forward(x));
       const { loss, grad } = crossEntropy(logits, y, { labelSmoothing: config.labelSmoothing });
       if (!Number.isFinite(loss) || loss > EXPLODED) {
@@ -427,13 +439,19 @@ function syncLookahead(
 }
 
 /**
- * The triangular one-cycle schedule of fast CIFAR-10 recipes: linear from lr/10 up to the peak
- * over the warm-up fraction of the steps, then linear down to lr/100 at the last step.
+ * The triangular one-cycle schedule of fast CIFAR-10 recipes: linear from `lrStart` times the
+ * peak (by default a tenth) up to the peak over the warm-up fraction of the steps, then linear
+ * down to `lrEnd` times the peak (a hundredth) at the last step.
  */
-function triangular(lr: number, warmup: number, steps: number): Schedule {
+function triangular(
+  { lr, warmup, lrStart, lrEnd }: Pick<TrainConfig, "lr" | "warmup" | "lrStart" | "lrEnd">,
+  steps: number,
+): Schedule {
   const peak = Math.round(warmup * steps);
   return piecewiseLinear(
-    peak > 0 ? [[0, lr / 10], [peak, lr], [steps, lr / 100]] : [[0, lr], [steps, lr / 100]],
+    peak > 0
+      ? [[0, lr * lrStart], [peak, lr], [steps, lr * lrEnd]]
+      : [[0, lr], [steps, lr * lrEnd]],
   );
 }
 

@@ -213,6 +213,55 @@ Deno.test("--bn-bias-lr: BatchNorm's biases train at that factor times the sched
   assert.ok(Math.abs(lrs[2] - 8 * lrs[0]) < 1e-12 * lrs[2], lrs.join());
 });
 
+Deno.test("airbench's stem: a 2×2 whitened layer whose bias learns in its first epochs only", async () => {
+  // Without lookahead, whose syncs would still pull the bias toward its slow copy.
+  const config: TrainConfig = {
+    ...TINY,
+    stemKernel: 2,
+    stemBiasEpochs: 1,
+    epochs: 2,
+    lookahead: 0,
+  };
+  const outDir = await tempDir();
+  let batches = 0;
+  const stopped = await run({ outDir, config, shouldStop: () => ++batches >= 8 }); // epoch 1
+  const [stem, , firstStage] = stopped.model.layers;
+  assert.ok(stem instanceof Conv2D && firstStage instanceof Conv2D);
+  assert.deepEqual(stem.kernelSize, [2, 2]);
+  assert.deepEqual(stem.padding, [0, 0]);
+  assert.equal(firstStage.inputGrad, true, "the bias needs the first stage's input gradient");
+  const { weight, bias } = whiteningFilters(data.train, 4, { kernel: 2 });
+  assert.deepEqual([...stem.W.data], [...weight], "the filters stay fixed");
+  const learned = [...stem.b!.data];
+  assert.notDeepEqual(learned, [...bias], "the bias learned in epoch 1");
+  const resumed = await run({ outDir, config, resume: true });
+  const last = resumed.model.layers[0] as Conv2D;
+  assert.deepEqual([...last.W.data], [...weight]);
+  assert.deepEqual([...last.b!.data], learned, "and stayed in epoch 2");
+  assert.ok(resumed.test!.accuracy >= 0.9, `test accuracy ${resumed.test!.accuracy}`);
+});
+
+Deno.test("--decay-all, --lr-start: every group decays the same fraction per step, from the start's rate", async () => {
+  const outDir = await tempDir();
+  let batches = 0;
+  const config: TrainConfig = {
+    ...TINY,
+    bnBiasLr: 8,
+    decayAll: true,
+    lrStart: 0.2,
+    stemBiasEpochs: 1,
+    weightDecay: 1e-3,
+  };
+  await run({ outDir, config, shouldStop: () => ++batches === 1 });
+  const saved = await readCheckpoint(`${outDir}/checkpoint.safetensors`);
+  const groups = saved.optimizer!.paramGroups;
+  // Conv and linear weights, the other rank-1 tensors, BatchNorm's biases, the stem's bias.
+  const per = groups.map((g) => (g.lr as number) * (g.weightDecay as number));
+  assert.equal(groups.length, 4);
+  assert.ok(Math.abs((groups[0].lr as number) - 0.2 * TINY.lr) < 1e-12, `${groups[0].lr}`);
+  per.forEach((v) => assert.ok(Math.abs(v - 0.2 * TINY.lr * 1e-3) < 1e-12, per.join()));
+});
+
 Deno.test("a run stopped between epochs resumes at the next epoch", async () => {
   const whole = await run({ outDir: await tempDir() });
   const outDir = await tempDir();
