@@ -1,8 +1,8 @@
 /**
  * Patch whitening for the first layer, as the fastest CIFAR-10 recipes (airbench) start
  * their networks: the stem's filters are set from the training images' own statistics — the
- * leading principal directions of their patches (3×3, or airbench's 2×2), each scaled to unit variance — and kept
- * fixed. The network then starts from decorrelated inputs, which is worth an epoch or more
+ * leading principal directions of their patches (3×3, or airbench's 2×2), each scaled to unit
+ * variance — and kept fixed. The network then starts from decorrelated inputs, which is worth an epoch or more
  * of training when there are only a few.
  *
  * @module
