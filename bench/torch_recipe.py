@@ -95,50 +95,68 @@ def build(config, train_images):
             nn.init.dirac_(layer.weight.data[:min(cin, cout)])
         return layer
 
-    stem = nn.Conv2d(3, stem_width, 3, padding=1, bias=not config["stemNorm"])
+    kernel = config.get("stemKernel", 3)
+    stem = nn.Conv2d(3, stem_width, kernel, padding=(kernel - 1) // 2, bias=not config["stemNorm"])
     if config["whiten"]:
-        weight, bias = whitening(train_images, stem_width)
+        weight, bias = whitening(train_images, stem_width, kernel)
         stem.weight.data[:] = weight
         stem.weight.requires_grad = False
         if stem.bias is not None:
             stem.bias.data[:] = bias
-            stem.bias.requires_grad = False
+            stem.bias.requires_grad = stem_bias_learns(config)
     layers = [stem, *([bn(stem_width)] if config["stemNorm"] else []), act()]
-    cin = stem_width
+    cin, size = stem_width, 32 + 2 * ((kernel - 1) // 2) - kernel + 1
     for width in stages:
         layers += [conv(cin, width), nn.MaxPool2d(2), bn(width), act()]
         layers += [conv(width, width), bn(width), act()]
-        cin = width
-    layers += [nn.MaxPool2d(4), nn.Flatten(), nn.Linear(cin, 10, bias=False)]
+        cin, size = width, size // 2
+    layers += [nn.MaxPool2d(size), nn.Flatten(), nn.Linear(cin, 10, bias=False)]
     if config["logitScale"] != 1:
         layers.append(Scale(config["logitScale"]))
     return nn.Sequential(*layers)
 
 
+def stem_bias_learns(config):
+    """Whether a whitened stem without BatchNorm learns its bias in its first epochs."""
+    return config["whiten"] and not config["stemNorm"] and config.get("stemBiasEpochs", 0) > 0
+
+
 def optimizer(model, config):
-    """`param_groups.ts`: weight decay on conv and linear weights; BatchNorm's biases at
-    `bnBiasLr` times the rate. Returns the optimizer and each group's factor on the rate."""
+    """`param_groups.ts`: weight decay on conv and linear weights (on everything with
+    `decayAll`, BatchNorm's biases by 1/`bnBiasLr` of it); BatchNorm's biases at `bnBiasLr`
+    times the rate; a learning stem bias in a last group. Returns the optimizer and each
+    group's factor on the rate."""
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     biases = {id(m.bias) for m in norms}
+    stem = model[0].bias if stem_bias_learns(config) else None
     params = [p for p in model.parameters() if p.requires_grad]
+    decay = config["weightDecay"] if config.get("decayAll", False) else 0
+    rest = [p for p in params if p.dim() <= 1 and id(p) not in biases and p is not stem]
     groups = [
         dict(params=[p for p in params if p.dim() > 1], weight_decay=config["weightDecay"]),
-        dict(params=[p for p in params if p.dim() <= 1 and id(p) not in biases], weight_decay=0),
-        dict(params=[p for p in params if id(p) in biases], weight_decay=0),
+        dict(params=rest, weight_decay=decay),
+        dict(params=[p for p in params if id(p) in biases],
+             weight_decay=decay / config["bnBiasLr"]),
     ]
+    factors = [1, 1, config["bnBiasLr"]]
+    if stem is not None:
+        groups.append(dict(params=[stem], weight_decay=decay))
+        factors.append(1)
     sgd = torch.optim.SGD(groups, lr=config["lr"], momentum=config["momentum"],
                           nesterov=config["nesterov"])
-    return sgd, [1, 1, config["bnBiasLr"]]
+    return sgd, factors
 
 
-def triangular(lr, warmup, steps):
-    """The trainer's schedule: lr/10 up to lr over the warm-up, then down to lr/100."""
-    peak = round(warmup * steps)
+def triangular(config, steps):
+    """The trainer's schedule: `lrStart` times the peak up to the peak over the warm-up, then
+    down to `lrEnd` times the peak."""
+    lr, peak = config["lr"], round(config["warmup"] * steps)
+    start, end = lr * config.get("lrStart", 0.1), lr * config.get("lrEnd", 0.01)
 
     def at(step):
         if peak > 0 and step <= peak:
-            return lr / 10 + (lr - lr / 10) * step / peak
-        return lr + (lr / 100 - lr) * (step - peak) / (steps - peak)
+            return start + (lr - start) * step / peak
+        return lr + (end - lr) * (step - peak) / (steps - peak)
 
     return at
 
@@ -240,7 +258,7 @@ def main():
     batch, pad = config["batchSize"], config["cropPadding"]
     per_epoch = len(images) // batch
     steps = config["epochs"] * per_epoch
-    schedule = triangular(config["lr"], config["warmup"], steps)
+    schedule = triangular(config, steps)
     padded = F.pad(torch.from_numpy(images).float() / 255, (pad,) * 4, mode="reflect")
     first_flips = torch.from_numpy(rng.random(len(images)) < 0.5)
     y_all = torch.from_numpy(labels)
@@ -261,6 +279,8 @@ def main():
             x, y = augment(padded, idx, pad, flips, rng), y_all[idx]
             for group, factor in zip(sgd.param_groups, factors):
                 group["lr"] = schedule(step) * factor
+            if stem_bias_learns(config) and epoch >= config["stemBiasEpochs"]:
+                sgd.param_groups[-1]["lr"] = 0
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=config["labelSmoothing"])
             sgd.zero_grad(set_to_none=True)
@@ -277,9 +297,12 @@ def main():
         seconds = time.time() - t
         if config["bnRecalibrate"] > 0:
             recalibrate(model, images, config, rng)
-        val_acc, val_loss = evaluate(model, val_images, val_labels, config, tta=False)
+        val = "-"
+        if len(val_images):
+            val_acc, val_loss = evaluate(model, val_images, val_labels, config, tta=False)
+            val = f"loss {val_loss:.4f} acc {100 * val_acc:.2f}%"
         print(f"epoch {epoch + 1}/{config['epochs']}  train loss {loss_sum / seen:.4f} "
-              f"acc {100 * correct / seen:.2f}%  val loss {val_loss:.4f} acc {100 * val_acc:.2f}%  "
+              f"acc {100 * correct / seen:.2f}%  val {val}  "
               f"{seen / seconds:.0f} img/s  {seconds:.1f}s", flush=True)
     acc, _ = evaluate(model, test_images, test_labels, config, tta=True)
     print(f"Test accuracy {100 * acc:.2f}% (with test-time views) after "

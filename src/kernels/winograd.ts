@@ -1,6 +1,9 @@
 /**
  * A 3 × 3 stride-1 convolution with padding 1 by Winograd's minimal filtering: F(4×4, 3×3)
- * where the image's sizes are multiples of 4, else F(2×2, 3×3). Each image's 4 × 4 (or
+ * where the image's sizes are multiples of 4, else F(2×2, 3×3). An odd size is evened by a
+ * row (or column) of zeros at the end, which the padding reads there anyway: airbench's
+ * network, whose maps are 31, 15 and 7 pixels wide, then runs as on 32, 16 and 8 and keeps
+ * the outputs that exist. Each image's 4 × 4 (or
  * 2 × 2) output blocks come from transformed 6 × 6 (or 4 × 4) patches
  * (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix products of
  * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and
@@ -100,9 +103,17 @@ const F4: Variant = {
   filterGrad: WINOGRAD4_FILTER_GRAD,
 };
 
-/** The algorithm for `H × W` images: F(4×4) where both are multiples of 4, else F(2×2). */
+/**
+ * The algorithm for `H × W` images (evened, {@linkcode even}): F(4×4) where both are multiples
+ * of 4, else F(2×2).
+ */
 function variant(H: number, W: number): Variant {
   return H % 4 === 0 && W % 4 === 0 ? F4 : F2;
+}
+
+/** `n` rounded up to even: the size the transforms run on. */
+function even(n: number): number {
+  return n + (n & 1);
 }
 
 /**
@@ -127,8 +138,7 @@ export function winogradApplies(
   [ph, pw]: readonly [number, number],
 ): boolean {
   return dtype === "float32" && kh === 3 && kw === 3 && sh === 1 && sw === 1 && ph === 1 &&
-    pw === 1 && H % 2 === 0 && W % 2 === 0 && Math.min(C, O) >= WINOGRAD_MIN_CHANNELS &&
-    H * W >= WINOGRAD_MIN_AREA;
+    pw === 1 && Math.min(C, O) >= WINOGRAD_MIN_CHANNELS && H * W >= WINOGRAD_MIN_AREA;
 }
 
 /**
@@ -151,14 +161,18 @@ export function winogradConv2d(
   O: number,
   y: FloatArray,
 ): void {
-  const v = variant(H, W), U = filters.get(v.positions * matrixStride(O * C));
+  const [He, We] = [even(H), even(W)];
+  const v = variant(He, We), U = filters.get(v.positions * matrixStride(O * C));
   forChannels(v.filter, [w, U], [O * C], O * C);
   eachChunk(v, x, images, C, H, W, O, (n0, count, T, V, M) => {
     for (let xi = 0; xi < v.positions; xi++) {
       // M_ξ (O × T) = U_ξ (O × C) · V_ξ (C × T)
       gemm(false, false, O, T, C, at(U, xi, O * C), at(V, xi, C * T), at(M, xi, O * T), 0);
     }
-    forChannels(v.output, [M, y.subarray(n0 * O * H * W)], [O, H, W, T], v.work(O, count, T));
+    const out = y.subarray(n0 * O * H * W);
+    const evened = He === H && We === W ? out : evenOutputs.get(count * O * He * We);
+    forChannels(v.output, [M, evened], [O, He, We, T], v.work(O, count, T));
+    if (evened !== out) crop(evened, out, count * O, H, W);
   });
 }
 
@@ -182,10 +196,12 @@ export function winogradWeightGrad(
   O: number,
   dW: FloatArray,
 ): void {
-  const v = variant(H, W), sums = filters.get(v.positions * matrixStride(O * C));
+  const [He, We] = [even(H), even(W)];
+  const v = variant(He, We), sums = filters.get(v.positions * matrixStride(O * C));
   eachChunk(v, x, images, C, H, W, O, (n0, count, T, V, Z) => {
     const work = v.work(O, count, T);
-    forChannels(v.delta, [delta.subarray(n0 * O * H * W), Z], [O, H, W, T], work);
+    const d = evenUp(delta.subarray(n0 * O * H * W), count * O, H, W, evenOutputs);
+    forChannels(v.delta, [d, Z], [O, He, We, T], work);
     for (let xi = 0; xi < v.positions; xi++) {
       // S_ξ (O × C) += Z_ξ (O × T) · V_ξᵀ (T × C)
       const [z, vt, sum] = [at(Z, xi, O * T), at(V, xi, C * T), at(sums, xi, O * C)];
@@ -210,14 +226,51 @@ function eachChunk(
   O: number,
   body: (n0: number, count: number, T: number, V: Float32Array, M: Float32Array) => void,
 ): void {
-  const tilesPerImage = (H / v.tile) * (W / v.tile);
+  const [He, We] = [even(H), even(W)];
+  const tilesPerImage = (He / v.tile) * (We / v.tile);
   const chunk = chunkImages(images, v.positions * Math.max(C, O) * tilesPerImage);
   for (let n0 = 0; n0 < images; n0 += chunk) {
     const count = Math.min(chunk, images - n0), T = count * tilesPerImage;
     const V = inputs.get(v.positions * matrixStride(C * T));
     const M = outputs.get(v.positions * matrixStride(O * T));
-    forChannels(v.input, [x.subarray(n0 * C * H * W), V], [C, H, W, T], v.work(C, count, T));
+    const input = evenUp(x.subarray(n0 * C * H * W), count * C, H, W, evenInputs);
+    forChannels(v.input, [input, V], [C, He, We, T], v.work(C, count, T));
     body(n0, count, T, V, M);
+  }
+}
+
+/**
+ * The first `planes` `H × W` planes of `x`, each with a row and a column of zeros added
+ * where `H` or `W` is odd (in `scratch`), or `x` itself where both are even.
+ */
+function evenUp(
+  x: FloatArray,
+  planes: number,
+  H: number,
+  W: number,
+  scratch: Scratch,
+): FloatArray {
+  const [He, We] = [even(H), even(W)];
+  if (He === H && We === W) return x;
+  const out = scratch.get(planes * He * We);
+  out.fill(0);
+  for (let p = 0; p < planes; p++) {
+    for (let i = 0; i < H; i++) {
+      const from = (p * H + i) * W;
+      out.set(x.subarray(from, from + W), (p * He + i) * We);
+    }
+  }
+  return out;
+}
+
+/** The inverse of {@linkcode evenUp}: the `H × W` corner of each evened plane, into `out`. */
+function crop(evened: FloatArray, out: FloatArray, planes: number, H: number, W: number): void {
+  const [He, We] = [even(H), even(W)];
+  for (let p = 0; p < planes; p++) {
+    for (let i = 0; i < H; i++) {
+      const from = (p * He + i) * We;
+      out.set(evened.subarray(from, from + W), (p * H + i) * W);
+    }
   }
 }
 
@@ -248,3 +301,5 @@ class Scratch {
 }
 
 const filters = new Scratch(), inputs = new Scratch(), outputs = new Scratch();
+/** The evened planes of odd-sized maps: the input (or delta) read, the output written. */
+const evenInputs = new Scratch(), evenOutputs = new Scratch();

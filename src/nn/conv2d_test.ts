@@ -251,8 +251,9 @@ Deno.test("Conv2D on the fast kernels reads and writes their shared memory in pl
 });
 
 // 128 → 128 channels is a layer winogradApplies picks: on 8 × 8 images by F(4×4) (36
-// products, one per position of the 6 × 6 transformed tile), on 6 × 6 by F(2×2) (16).
-for (const [size, products] of [[8, 36], [6, 16]]) {
+// products, one per position of the 6 × 6 transformed tile), on 6 × 6 by F(2×2) (16), on
+// 7 × 7 as on 8 × 8 with a row and a column of zeros.
+for (const [size, products] of [[8, 36], [6, 16], [7, 36]]) {
   Deno.test(`Conv2D's Winograd path on ${size} × ${size} images (float32, ${products} products) gives float64's results to float32 rounding`, async () => {
     const rng = new Rng(15);
     const want = new Conv2D(128, 128, 3, 1, { padding: 1, rng: new Rng(4) });
