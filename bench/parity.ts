@@ -19,12 +19,9 @@ import { runMain, UserError } from "../src/errors.ts";
 import { useFastKernels } from "../src/kernels/gemm_fast.ts";
 import { crossEntropy } from "../src/nn/loss.ts";
 import { loadStateDict, stateDict } from "../src/nn/state.ts";
-import { SGD } from "../src/optim/sgd.ts";
-import { Rng } from "../src/random.ts";
 import { contiguous, type Tensor, tensor as fromArray } from "../src/tensor.ts";
-import { buildModel } from "../src/train/models.ts";
-import { trainingGroups } from "../src/train/param_groups.ts";
 import { recipe } from "../src/train/recipes.ts";
+import { trainingNetwork, trainingOptimizer } from "../src/train/setup.ts";
 
 /**
  * The largest relative difference allowed. Float32 sums taken in another order give 1e-6 to
@@ -86,26 +83,15 @@ async function main(): Promise<number> {
     const tensor = (name: string) => fixtures.tensor(c, name);
 
     const fast = await useFastKernels({ threads });
-    const model = buildModel({
-      ...config,
-      frozenStem: config.whiten,
-      dtype: "float32",
-      rng: new Rng(config.seed),
-    });
+    const model = trainingNetwork(config);
     const start = new Map<string, Tensor>();
     for (const [key, value] of c.tensors) {
       const [kind, name] = key.split(":");
       if (kind === "param" || kind === "buffer") start.set(name, value);
     }
     loadStateDict(model, start);
-    const { groups, lrScales } = trainingGroups(model, config);
-    const sgd = new SGD(groups, {
-      lr: config.lr,
-      momentum: config.momentum,
-      nesterov: config.nesterov,
-      weightDecay: config.weightDecay,
-    });
-    sgd.paramGroups.forEach((group, i) => group.lr = config.lr * lrScales[i]);
+    const { sgd, setLr } = trainingOptimizer(model, config);
+    setLr(config.lr, 0);
 
     // Compared at once: the layers' outputs live in buffers the next pass overwrites.
     const rows: [string, { relative: number; maxAbs: number }][] = [];

@@ -15,18 +15,17 @@ import type { Sequential } from "../nn/sequential.ts";
 import { countParameters } from "../nn/state.ts";
 import { Lookahead } from "../optim/lookahead.ts";
 import { piecewiseLinear, type Schedule } from "../optim/schedule.ts";
-import { SGD, type SGDOptions } from "../optim/sgd.ts";
-import { Rng } from "../random.ts";
+import type { SGDOptions } from "../optim/sgd.ts";
 import { contiguous, type Tensor } from "../tensor.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { argmaxRows, evaluate, ttaLabel } from "./evaluate.ts";
 import { memberDir } from "./members.ts";
-import { buildModel, macsPerImage } from "./models.ts";
-import { trainingGroups } from "./param_groups.ts";
+import { macsPerImage } from "./models.ts";
 import { plotSvg } from "./plot.ts";
 import { EpochProgress } from "./progress.ts";
 import { recalibrateBatchNorm } from "./recalibrate.ts";
 import { checkConfig, savedConfig, type TrainConfig } from "./recipes.ts";
+import { trainingNetwork, trainingOptimizer } from "./setup.ts";
 import { whiteningFilters } from "./whitening.ts";
 
 /** The images a run uses; `val` and `test` may be absent. */
@@ -179,16 +178,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     );
   }
 
-  // A whitened stem without BatchNorm may still learn its bias for its first epochs.
-  const stemBiasGrad = config.whiten && !config.stemNorm && config.stemBiasEpochs > 0;
-  const model = buildModel({
-    ...config,
-    frozenStem: config.whiten,
-    stemBiasGrad,
-    dtype: "float32",
-    rng: new Rng(config.seed),
-  });
-  const stem = model.layers[0] as Conv2D;
+  const model = trainingNetwork(config);
   const train = config.trainLimit > 0 && config.trainLimit < data.train.length
     ? { ...data.train, length: config.trainLimit }
     : data.train;
@@ -202,25 +192,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   });
   const perEpoch = loader.batchesPerEpoch;
   const schedule = triangular(config, config.epochs * perEpoch);
-  const { groups, lrScales } = trainingGroups(model, {
-    ...config,
-    stemBias: stemBiasGrad ? stem.b : null,
-  });
-  const sgd = new SGD(groups, {
-    lr: schedule(0),
-    momentum: config.momentum,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-  });
-  // The scheduled rate, times each group's factor (BatchNorm's biases may learn faster), set
-  // before every step; the stem's bias, last, stops after its epochs.
-  const setLr = (lr: number, epoch: number) =>
-    sgd.paramGroups.forEach((group, i) => {
-      const stopped = stemBiasGrad && i === lrScales.length - 1 && epoch >= config.stemBiasEpochs;
-      group.lr = stopped ? 0 : lr * lrScales[i];
-    });
+  // Each group's rate is set before every step.
+  const { sgd, setLr } = trainingOptimizer(model, config);
   if (config.whiten && !options.resume) {
     // The stem is the first layer; its fixed filters come from the data (or the checkpoint).
+    const stem = model.layers[0] as Conv2D;
     const { weight, bias } = whiteningFilters(train, stem.outChannels, {
       kernel: config.stemKernel,
     });
