@@ -49,6 +49,7 @@ export async function readTrainedNetwork(
     arch: config.arch,
     widths: config.widths,
     stemNorm: config.stemNorm,
+    stemKernel: config.stemKernel,
     logitScale: config.logitScale,
     activation: config.activation,
     dtype: first ? dtypeOf(first) : "float32",

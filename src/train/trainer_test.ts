@@ -9,11 +9,12 @@ import { stateDict } from "../nn/state.ts";
 import { Cifar10Loader } from "../data/loader.ts";
 import type { Sequential } from "../nn/sequential.ts";
 import { Rng } from "../random.ts";
-import { clone } from "../tensor.ts";
+import { clone, zeros } from "../tensor.ts";
 import { recalibrateBatchNorm } from "./recalibrate.ts";
 import { readCheckpoint } from "./checkpoint.ts";
 import { checkConfig, recipe, type TrainConfig } from "./recipes.ts";
 import { train, type TrainOptions } from "./trainer.ts";
+import { readTrainedNetwork } from "./trained.ts";
 import { whiteningFilters } from "./whitening.ts";
 import { tempDir } from "../testing.ts";
 
@@ -239,6 +240,11 @@ Deno.test("airbench's stem: a 2×2 whitened layer whose bias learns in its first
   assert.deepEqual([...last.W.data], [...weight]);
   assert.deepEqual([...last.b!.data], learned, "and stayed in epoch 2");
   assert.ok(resumed.test!.accuracy >= 0.9, `test accuracy ${resumed.test!.accuracy}`);
+  // The exporter rebuilds the same network from the checkpoint.
+  const { net } = await readTrainedNetwork(resumed.files.checkpoint);
+  const x = new Rng(3).fillUniform(zeros([2, 3, 32, 32], "float32"), 0, 1);
+  const want = clone(resumed.model.eval().forward(x));
+  assert.deepEqual([...net.eval().forward(x).data], [...want.data]);
 });
 
 Deno.test("--decay-all, --lr-start: every group decays the same fraction per step, from the start's rate", async () => {
