@@ -5,8 +5,8 @@
  * are 31, 15 and 7 pixels wide, then runs as on 32, 16 and 8 and keeps the outputs that exist. Each
  * image's 4 × 4 (or 2 × 2) output blocks come from transformed 6 × 6 (or 4 × 4) patches
  * (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix products of
- * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and channel pair
- * where the direct sum takes 144 (16 per 2 × 2 block against 36). The price is the transforms
+ * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and
+ * channel pair where the direct sum takes 144 (16 per 2 × 2 block against 36). The price is the transforms
  * (split over the threads by `forChannels`; F(4×4)'s in WebAssembly SIMD, `wasm/winograd_wat.ts`,
  * where the arrays lie in the shared memory) and scratch 2.25 (or 4) times the size of the input.
  *
