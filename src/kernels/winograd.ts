@@ -1,14 +1,15 @@
 /**
  * A 3 × 3 stride-1 convolution with padding 1 by Winograd's minimal filtering: F(4×4, 3×3) where
  * the image's sizes are multiples of 4, else F(2×2, 3×3). An odd size is evened by a row (or
- * column) of zeros at the end, which the padding reads there anyway: airbench's network, whose maps
- * are 31, 15 and 7 pixels wide, then runs as on 32, 16 and 8 and keeps the outputs that exist. Each
- * image's 4 × 4 (or 2 × 2) output blocks come from transformed 6 × 6 (or 4 × 4) patches
- * (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix products of
- * `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4 block and
- * channel pair where the direct sum takes 144 (16 per 2 × 2 block against 36). The price is the transforms
- * (split over the threads by `forChannels`; F(4×4)'s in WebAssembly SIMD, `wasm/winograd_wat.ts`,
- * where the arrays lie in the shared memory) and scratch 2.25 (or 4) times the size of the input.
+ * column) of zeros at the end, which the padding reads there anyway: airbench's network, whose
+ * maps are 31, 15 and 7 pixels wide, then runs as on 32, 16 and 8 and keeps the outputs that
+ * exist. Each image's 4 × 4 (or 2 × 2) output blocks come from transformed 6 × 6 (or 4 × 4)
+ * patches (`winograd_transforms.ts`), and the sums over channels become 36 (or 16) matrix
+ * products of `O × C` by `C × tiles`, which {@linkcode gemm} runs: 36 multiply-adds per 4 × 4
+ * block and channel pair where the direct sum takes 144 (16 per 2 × 2 block against 36). The
+ * price is the transforms (split over the threads by `forChannels`; F(4×4)'s in WebAssembly SIMD,
+ * `wasm/winograd_wat.ts`, where the arrays lie in the shared memory) and scratch 2.25 (or 4)
+ * times the size of the input.
  *
  * `Conv2D` runs its forward pass, its input gradient (a convolution of the output gradient
  * with the flipped filters) and its weight gradient this way in float32 where
