@@ -252,12 +252,16 @@ function evenUp(
   const [He, We] = [even(H), even(W)];
   if (He === H && We === W) return x;
   const out = scratch.get(planes * He * We);
-  out.fill(0);
+  // Element loops, not a `set` of a subarray per row: at airbench's sizes (256 channels of
+  // 15 × 15 at batch 256) a copy is a million short rows, and the loops took 26–39 ms where
+  // the views took 63–90 (a training step of its network 2.94 → 2.37 s).
   for (let p = 0; p < planes; p++) {
     for (let i = 0; i < H; i++) {
-      const from = (p * H + i) * W;
-      out.set(x.subarray(from, from + W), (p * He + i) * We);
+      const from = (p * H + i) * W, to = (p * He + i) * We;
+      for (let j = 0; j < W; j++) out[to + j] = x[from + j];
+      if (We !== W) out[to + W] = 0;
     }
+    if (He !== H) out.fill(0, (p * He + H) * We, (p + 1) * He * We);
   }
   return out;
 }
@@ -267,8 +271,8 @@ function crop(evened: FloatArray, out: FloatArray, planes: number, H: number, W:
   const [He, We] = [even(H), even(W)];
   for (let p = 0; p < planes; p++) {
     for (let i = 0; i < H; i++) {
-      const from = (p * He + i) * We;
-      out.set(evened.subarray(from, from + W), (p * H + i) * W);
+      const from = (p * He + i) * We, to = (p * H + i) * W;
+      for (let j = 0; j < W; j++) out[to + j] = evened[from + j];
     }
   }
 }
