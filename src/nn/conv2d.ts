@@ -192,8 +192,8 @@ export class Conv2D extends Layer {
     const O = this.outChannels, L = g.outH * g.outW, CKK = this.W.size / O;
     checkDelta(this.#name(), [batch, O, g.outH, g.outW], delta);
     const D = contiguous(delta).data, X = x.data, imageSize = X.length / batch;
-    const frozen = !this.requiresGrad || !this.weightRequiresGrad;
-    if (frozen) this.dW.data.fill(0);
+    const fixedW = !this.requiresGrad || !this.weightRequiresGrad;
+    if (fixedW) this.dW.data.fill(0);
     if (!this.requiresGrad) this.db?.data.fill(0);
     const DB = this.requiresGrad ? this.db?.data : undefined;
     if (DB) {
@@ -208,7 +208,7 @@ export class Conv2D extends Layer {
     const dx = this.#dx.get(x.shape, dtypeOf(this.W), flipped === null || !this.inputGrad);
     const Wt = flipped && this.inputGrad ? this.#flippedWeights() : null;
     if (this.#winograd(height, width)) {
-      if (!frozen) winogradWeightGrad(X, D, batch, C, height, width, O, this.dW.data);
+      if (!fixedW) winogradWeightGrad(X, D, batch, C, height, width, O, this.dW.data);
       if (Wt) winogradConv2d(D, batch, O, height, width, Wt, C, dx.data);
       return dx;
     }
@@ -218,7 +218,7 @@ export class Conv2D extends Layer {
       const dOut = channelRows(D.subarray(n0 * O * L), images, O, L);
       const xs = X.subarray(n0 * imageSize);
       // dW (O × CKK) += dOut (O × images·L) · colsᵀ (images·L × CKK).
-      if (!frozen) {
+      if (!fixedW) {
         gemm(
           false,
           false,

@@ -45,13 +45,10 @@ export async function readTrainedNetwork(
     );
   }
   const first = saved.model.values().next().value;
+  // Every field of the config that shapes the network, as the trainer built it (a list picked
+  // by hand here once missed the stem's window).
   const net = buildModel({
-    arch: config.arch,
-    widths: config.widths,
-    stemNorm: config.stemNorm,
-    stemKernel: config.stemKernel,
-    logitScale: config.logitScale,
-    activation: config.activation,
+    ...config,
     dtype: first ? dtypeOf(first) : "float32",
     rng: new Rng(0), // the weights come from the checkpoint
   });
