@@ -7,8 +7,10 @@
  * in. Prints each tensor's relative difference (‖ours − PyTorch‖ / ‖PyTorch‖) and fails when
  * one exceeds {@linkcode TOLERANCE}.
  *
- * Options: `--recipe NAME` (default `strong`), `--batch N` (default: the recipe's),
- * `--threads N` (default 2), `--python PATH` (default /usr/bin/python3).
+ * Options: `--recipe NAME` (default `strong`), or `--run DIR` for the config a run saved in its
+ * checkpoint (so that flags the recipes lack, airbench's among them, are checked too),
+ * `--batch N` (default: the config's), `--threads N` (default 2), `--python PATH` (default
+ * /usr/bin/python3).
  *
  * @module
  */
@@ -22,6 +24,7 @@ import { loadStateDict, stateDict } from "../src/nn/state.ts";
 import { contiguous, type Tensor, tensor as fromArray } from "../src/tensor.ts";
 import { recipe } from "../src/train/recipes.ts";
 import { trainingNetwork, trainingOptimizer } from "../src/train/setup.ts";
+import { savedRun } from "../src/train/trainer.ts";
 
 /**
  * The largest relative difference allowed. Float32 sums taken in another order give 1e-6 to
@@ -48,12 +51,13 @@ async function main(): Promise<number> {
   const o = new Command()
     .name("bench:parity")
     .option("--recipe <name>", "the recipe whose network and optimizer to check", "strong")
-    .option("--batch <n>", "batch size (default: the recipe's)")
+    .option("--run <dir>", "check the config a run saved in its checkpoint instead")
+    .option("--batch <n>", "batch size (default: the config's)")
     .option("--threads <n>", "threads for the fast GEMM", "2")
     .option("--python <path>", "the Python with torch", "/usr/bin/python3")
     .parse(["deno", "bench:parity", ...Deno.args])
     .opts();
-  const config = recipe(o.recipe);
+  const config = o.run ? (await savedRun(o.run)).config : recipe(o.recipe);
   const batch = Number(o.batch ?? config.batchSize), threads = Number(o.threads);
   if (![batch, threads].every((n) => Number.isInteger(n) && n >= 1)) {
     throw new UserError("--batch and --threads must be positive integers.");
