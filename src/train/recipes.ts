@@ -50,8 +50,8 @@ export interface TrainConfig {
   bnWeight: boolean;
   /**
    * BatchNorm's running-statistics momentum, PyTorch's convention (`running = (1 − m)·running
-   * + m·batch`; airbench uses 0.6, which its lookahead needs). Absent in checkpoints of older
-   * runs: 0.1.
+   * + m·batch`; airbench's is 0.4: the 0.6 in its code is the old statistics' weight, and it
+   * hands PyTorch `1 − 0.6`). Absent in checkpoints of older runs: 0.1.
    */
   bnMomentum: number;
   /**
