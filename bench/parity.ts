@@ -119,7 +119,8 @@ async function main(): Promise<number> {
     compare("eval logits after step", model.forward(tensor("x")), tensor("eval_logits"));
 
     console.log(
-      `${config.recipe} recipe, vgg ${config.widths.join("-")}, batch ${batch}, ` +
+      `${o.run ? `the run at ${o.run}` : `${config.recipe} recipe`}, ` +
+        `vgg ${config.widths.join("-")}, batch ${batch}, ` +
         `fast GEMM on ${fast.threads} threads, against PyTorch ${fixtures.torch}`,
     );
     let worst = 0;
