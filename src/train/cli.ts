@@ -246,8 +246,8 @@ export async function main(args: string[]): Promise<number> {
   fast.onArenaFull = () =>
     console.error(
       `Note: at batch size ${config.batchSize}, this network's activations outgrow the fast ` +
-        `kernels' shared memory, and the layers past it may run slower (airbench's network: ` +
-        `112 images/s at 512, 51 at 1024); a smaller --batch-size avoids that.`,
+        `kernels' shared memory, and the layers past it may run slower (up to half the speed); ` +
+        `a smaller --batch-size avoids that.`,
     );
 
   let stop = false;
