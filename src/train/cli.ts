@@ -103,7 +103,13 @@ const OVERRIDES: [
   ["--widths <list>", "widths", "stem and stage channels, e.g. 32,64,128,256", widths],
   ["--activation <name>", "activation", "activation after each BatchNorm: relu or gelu", String],
   ["--epochs <n>", "epochs", "epochs to train", number],
-  ["--batch-size <n>", "batchSize", "images per batch", number],
+  ["--batch-size <n>", "batchSize", "images per optimizer step", number],
+  [
+    "--accumulate <n>",
+    "accumulate",
+    "take each batch in n passes, summing their gradients (a large batch in less memory)",
+    number,
+  ],
   ["--lr <x>", "lr", "peak learning rate of the one-cycle schedule", number],
   ["--warmup <x>", "warmup", "fraction of steps warming up to the peak", number],
   ["--lr-start <x>", "lrStart", "first learning rate, as a fraction of the peak", number],
@@ -245,9 +251,11 @@ export async function main(args: string[]): Promise<number> {
   const fast = await useFastKernels({ threads });
   fast.onArenaFull = () =>
     console.error(
-      `Note: at batch size ${config.batchSize}, this network's activations outgrow the fast ` +
-        `kernels' shared memory, and the layers past it may run slower (up to half the speed); ` +
-        `a smaller --batch-size avoids that.`,
+      `Note: at ${
+        Math.ceil(config.batchSize / config.accumulate)
+      } images a pass, this network's activations outgrow the fast kernels' shared memory, and ` +
+        `the layers past it may run slower (up to half the speed); --accumulate (each batch in ` +
+        `several passes) or a smaller --batch-size avoids that.`,
     );
 
   let stop = false;

@@ -82,7 +82,14 @@ export interface TrainConfig {
    */
   activation: Activation;
   epochs: number;
+  /** Images per optimizer step (the learning rate and schedule are the batch's). */
   batchSize: number;
+  /**
+   * Forward/backward passes each batch is taken in (`accumulate.ts`): the step is the whole
+   * batch's, at the memory and speed of a batch `accumulate` times smaller; BatchNorm's
+   * statistics are then each pass's. 1 for one pass. Absent in checkpoints of older runs: 1.
+   */
+  accumulate: number;
   /** The peak learning rate of the one-cycle schedule. */
   lr: number;
   /** The fraction of the steps spent warming up to the peak. */
@@ -159,6 +166,7 @@ const BASE: Omit<TrainConfig, "recipe"> = {
   activation: "relu",
   epochs: 2,
   batchSize: 128,
+  accumulate: 1,
   lr: 0.2,
   warmup: 0.25,
   lrStart: 0.1,
@@ -299,6 +307,7 @@ export function savedConfig(saved: Partial<TrainConfig>): TrainConfig {
       ttaShift: 0,
       lookahead: 0,
       members: 1,
+      accumulate: 1,
       ...structuredClone(saved),
     } as TrainConfig,
   );
@@ -355,6 +364,10 @@ export function checkConfig(c: TrainConfig): TrainConfig {
   );
   need(int(c.epochs, 1), `--epochs must be a positive integer, got ${c.epochs}`);
   need(int(c.batchSize, 1), `--batch-size must be a positive integer, got ${c.batchSize}`);
+  need(
+    int(c.accumulate, 1) && c.accumulate <= c.batchSize,
+    `--accumulate must be a positive integer no larger than --batch-size, got ${c.accumulate}`,
+  );
   need(c.lr > 0 && Number.isFinite(c.lr), `--lr must be a positive number, got ${c.lr}`);
   need(c.warmup >= 0 && c.warmup < 1, `--warmup must be in [0, 1), got ${c.warmup}`);
   need(c.lrStart > 0 && c.lrStart <= 1, `--lr-start must be in (0, 1], got ${c.lrStart}`);

@@ -17,6 +17,7 @@ import { Lookahead } from "../optim/lookahead.ts";
 import { piecewiseLinear, type Schedule } from "../optim/schedule.ts";
 import type { SGDOptions } from "../optim/sgd.ts";
 import { contiguous, type Tensor } from "../tensor.ts";
+import { GradientSum, microBatches } from "./accumulate.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { argmaxRows, evaluate, ttaLabel } from "./evaluate.ts";
 import { memberDir } from "./members.ts";
@@ -191,6 +192,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       : false,
   });
   const perEpoch = loader.batchesPerEpoch;
+  // The images of one forward pass: evaluation and recalibration take them at this size too,
+  // so that every pass fits the memory a training pass uses.
+  const passSize = Math.ceil(config.batchSize / config.accumulate);
+  const gradients = config.accumulate > 1 ? new GradientSum(model.parameters()) : null;
   const schedule = triangular(config, config.epochs * perEpoch);
   // Each group's rate is set before every step.
   const { sgd, setLr } = trainingOptimizer(model, config);
@@ -223,7 +228,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(
       `Training ${net} (${countParameters(model)} parameters, ` +
         `${(macsPerImage(config) / 1e6).toFixed(0)}M multiply-adds per image) on ${train.length} ` +
-        `images for ${config.epochs} epochs of ${perEpoch} batches of ${config.batchSize}.`,
+        `images for ${config.epochs} epochs of ${perEpoch} batches of ${config.batchSize}` +
+        (config.accumulate > 1 ? `, each in ${config.accumulate} passes.` : "."),
     );
   }
 
@@ -236,28 +242,33 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     for (const { x, y, index } of loader.batches(state.epoch, state.batch)) {
       const step = state.epoch * perEpoch + index;
       setLr(schedule(step), state.epoch);
-      const logits = contiguous(model.forward(x));
-      const { loss, grad } = crossEntropy(logits, y, { labelSmoothing: config.labelSmoothing });
-      if (!Number.isFinite(loss) || loss > EXPLODED) {
-        bar?.stop();
-        throw new UserError(
-          `the loss ${
-            Number.isNaN(loss) ? "became NaN" : `exploded to ${loss.toPrecision(3)}`
-          } at ` +
-            `epoch ${state.epoch + 1}, batch ${index + 1}; the last good checkpoint is kept at ` +
-            `${files.checkpoint} — lower --lr and start again.`,
-        );
+      for (const part of microBatches(x, y, config.accumulate)) {
+        const logits = contiguous(model.forward(part.x));
+        const { loss, grad } = crossEntropy(logits, part.y, {
+          labelSmoothing: config.labelSmoothing,
+        });
+        if (!Number.isFinite(loss) || loss > EXPLODED) {
+          bar?.stop();
+          throw new UserError(
+            `the loss ${
+              Number.isNaN(loss) ? "became NaN" : `exploded to ${loss.toPrecision(3)}`
+            } at epoch ${state.epoch + 1}, batch ${index + 1}; the last good checkpoint is ` +
+              `kept at ${files.checkpoint} — lower --lr and start again.`,
+          );
+        }
+        model.backward(grad);
+        gradients?.add(part.y.length / y.length);
+        p.lossSum += loss * part.y.length;
+        const predicted = argmaxRows(logits, new Uint8Array(part.y.length));
+        for (let i = 0; i < part.y.length; i++) if (predicted[i] === part.y[i]) p.correct++;
       }
-      model.backward(grad);
+      gradients?.store();
       optimizer.step();
       if (optimizer instanceof Lookahead) {
         syncLookahead(optimizer, config.lookahead, step + 1, config.epochs * perEpoch);
       }
 
-      p.lossSum += loss * y.length;
       p.seen += y.length;
-      const predicted = argmaxRows(logits, new Uint8Array(y.length));
-      for (let i = 0; i < y.length; i++) if (predicted[i] === y[i]) p.correct++;
       state.batch = index + 1;
       const seconds = (performance.now() - started) / 1000;
       p.seconds = seconds;
@@ -289,7 +300,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // strong network's outgrew the fast kernels' shared memory, after which the Winograd
     // layers' scratch stayed outside it (a third slower for the rest of the run).
     const val = data.val && data.val.length > 0
-      ? evaluate(model, data.val, { batchSize: config.batchSize })
+      ? evaluate(model, data.val, { batchSize: passSize })
       : null;
     const record: EpochRecord = {
       epoch: state.epoch + 1,
@@ -320,7 +331,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`${config.members > 1 ? "This member's model" : "Model for submission"}: ${files.model}`);
   }
   const test = data.test
-    ? await testAccuracy(model, config, data.test, files.model, options, log)
+    ? await testAccuracy(model, config, passSize, data.test, files.model, options, log)
     : null;
   return { model, config, history: state.history, interrupted: false, test, files };
 }
@@ -332,6 +343,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 async function testAccuracy(
   model: Sequential,
   config: TrainConfig,
+  batchSize: number,
   testSet: ImageSet,
   modelPath: string,
   options: TrainOptions,
@@ -351,7 +363,7 @@ async function testAccuracy(
     }
   }
   accuracy ??= evaluate(model, testSet, {
-    batchSize: config.batchSize,
+    batchSize,
     flip: config.ttaFlip,
     shift: config.ttaShift,
   }).accuracy;
@@ -378,8 +390,9 @@ function timerTurn(): Promise<void> {
 }
 
 /**
- * The first `config.bnRecalibrate` batches of an unaugmented pass over the training images,
- * shuffled by epoch (so a resumed run draws the same ones).
+ * The images of the first `config.bnRecalibrate` batches of an unaugmented pass over the
+ * training images, shuffled by epoch (so a resumed run draws the same ones), each batch in
+ * its `config.accumulate` passes.
  */
 function* recalibrationBatches(
   train: ImageSet,
@@ -387,9 +400,9 @@ function* recalibrationBatches(
   epoch: number,
 ): Generator<Tensor> {
   const loader = new Cifar10Loader(train, { batchSize: config.batchSize, seed: config.seed });
-  for (const { x, index } of loader.batches(epoch)) {
+  for (const { x, y, index } of loader.batches(epoch)) {
     if (index >= config.bnRecalibrate) return;
-    yield x;
+    for (const part of microBatches(x, y, config.accumulate)) yield part.x;
   }
 }
 

@@ -134,40 +134,66 @@ Deno.test("the test accuracy is the exported file's when a scorer is given, else
 });
 
 Deno.test("the validation and test passes take no memory beyond the training step's", async () => {
-  // The layers' float32 buffers, taken as the fast kernels' arena takes them: a released
-  // block serves only a request of its size, anything else takes new memory. The evaluations
-  // (36 images: four full batches and one of four) must take none beyond the training's (the
-  // strong network's training buffers nearly fill the arena).
-  const arenaBytes = async (evaluated: boolean) => {
-    let taken = 0;
-    const free = new Map<number, number>();
-    setOutputArena({
-      allocate: (size) => {
-        const blocks = free.get(size) ?? 0;
-        if (blocks > 0) free.set(size, blocks - 1);
-        else taken += 4 * size;
-        return new Float32Array(size);
-      },
-      release: (data) => free.set(data.length, (free.get(data.length) ?? 0) + 1),
-    });
-    try {
-      const val = evaluated ? colourSet(36, 2) : null, test = evaluated ? colourSet(36, 3) : null;
-      const result = await run({ outDir: await tempDir(), data: { ...data, val, test } });
-      assert.equal(result.test !== null, evaluated);
-    } finally {
-      setOutputArena(null);
-    }
-    return taken;
-  };
-  const training = await arenaBytes(false);
+  // The evaluations (36 images: four full batches and one of four) must take none beyond the
+  // training's (the strong network's training buffers nearly fill the arena).
+  const training = await arenaBytes(TINY, false);
   assert.ok(training > 0);
-  assert.equal(await arenaBytes(true), training);
+  assert.equal(await arenaBytes(TINY, true), training);
 });
+
+Deno.test("--accumulate: a batch taken in passes costs one pass's memory, evaluations included", async () => {
+  // Batches of 16 in two passes take what batches of 8 take: the passes, the validation and
+  // the test run at 8 images.
+  const config = { ...TINY, batchSize: 16, accumulate: 2 };
+  assert.equal(await arenaBytes(config, true), await arenaBytes(TINY, true));
+  const lines: string[] = [];
+  const result = await run({ outDir: await tempDir(), config, log: (l) => lines.push(l) });
+  assert.match(lines[0], /for 4 epochs of 4 batches of 16, each in 2 passes\.$/);
+  assert.ok(result.test!.accuracy >= 0.9, `test accuracy ${result.test!.accuracy}`);
+  assert.throws(
+    () => checkConfig({ ...TINY, accumulate: 9 }),
+    /--accumulate must be a positive integer no larger than --batch-size, got 9/,
+  );
+});
+
+/**
+ * The bytes a run of `config` takes in the layers' float32 buffers, with or without its
+ * validation and test passes, taken as the fast kernels' arena takes them: a released block
+ * serves only a request of its size, anything else takes new memory.
+ */
+async function arenaBytes(config: TrainConfig, evaluated: boolean): Promise<number> {
+  let taken = 0;
+  const free = new Map<number, number>();
+  setOutputArena({
+    allocate: (size) => {
+      const blocks = free.get(size) ?? 0;
+      if (blocks > 0) free.set(size, blocks - 1);
+      else taken += 4 * size;
+      return new Float32Array(size);
+    },
+    release: (data) => free.set(data.length, (free.get(data.length) ?? 0) + 1),
+  });
+  try {
+    const val = evaluated ? colourSet(36, 2) : null, test = evaluated ? colourSet(36, 3) : null;
+    const result = await run({ outDir: await tempDir(), config, data: { ...data, val, test } });
+    assert.equal(result.test !== null, evaluated);
+  } finally {
+    setOutputArena(null);
+  }
+  return taken;
+}
 
 // Also with BatchNorm's biases in a group of their own at a scaled rate, a fast running
 // momentum and scaled logits: the groups and the running statistics must come back from the
-// checkpoint too (and recalibrated statistics from the same batches).
-for (const extra of [{}, { bnBiasLr: 8, bnMomentum: 0.6, bnRecalibrate: 2, logitScale: 0.5 }]) {
+// checkpoint too (and recalibrated statistics from the same batches). And with batches taken in
+// uneven passes (of 4, 3 and 3 images), recalibration too.
+for (
+  const extra of [
+    {},
+    { bnBiasLr: 8, bnMomentum: 0.6, bnRecalibrate: 2, logitScale: 0.5 },
+    { batchSize: 10, accumulate: 3, bnRecalibrate: 1 },
+  ]
+) {
   Deno.test(`a run stopped mid-epoch and resumed ends with the same weights (${JSON.stringify(extra)})`, async () => {
     const config = { ...TINY, ...extra };
     const whole = await run({ outDir: await tempDir(), config });
