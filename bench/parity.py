@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch's side of `deno task bench:parity`: a recipe's network at its real shapes, in
-float32, through one training step with the recipe's optimizer at its peak rate.
+float32, through one training step with the recipe's optimizer at its peak rate (the batch in
+the config's passes, as the trainer's `--accumulate` takes it).
 
     /usr/bin/python3 bench/parity.py CONFIG.json OUT_DIR BATCH
 
@@ -41,9 +42,16 @@ def main():
                     if not k.endswith("num_batches_tracked")})
     model.train()
     x, y = torch.rand(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
-    logits = model(x)
-    loss = F.cross_entropy(logits, y, label_smoothing=config["labelSmoothing"])
-    loss.backward()
+    # The batch in the config's passes, each pass's mean loss weighted by its share of the batch
+    # (the trainer's `--accumulate`; one pass by default).
+    logits, loss = [], 0
+    for xs, ys in zip(torch.tensor_split(x, config.get("accumulate", 1)),
+                      torch.tensor_split(y, config.get("accumulate", 1))):
+        logits.append(model(xs))
+        part = F.cross_entropy(logits[-1], ys, label_smoothing=config["labelSmoothing"])
+        (part * len(ys) / batch).backward()
+        loss += part.detach() * len(ys) / batch
+    logits = torch.cat(logits)
     tensors.update({"x": x, "y": y, "logits": logits, "loss": loss.reshape(1)})
     tensors.update({f"grad:{k}": v.grad.clone() for k, v in model.named_parameters()
                     if v.grad is not None})

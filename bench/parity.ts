@@ -22,6 +22,7 @@ import { useFastKernels } from "../src/kernels/gemm_fast.ts";
 import { crossEntropy } from "../src/nn/loss.ts";
 import { loadStateDict, stateDict } from "../src/nn/state.ts";
 import { contiguous, type Tensor, tensor as fromArray } from "../src/tensor.ts";
+import { GradientSum, microBatches } from "../src/train/accumulate.ts";
 import { recipe } from "../src/train/recipes.ts";
 import { trainingNetwork, trainingOptimizer } from "../src/train/setup.ts";
 import { savedRun } from "../src/train/trainer.ts";
@@ -61,6 +62,9 @@ async function main(): Promise<number> {
   const batch = Number(o.batch ?? config.batchSize), threads = Number(o.threads);
   if (![batch, threads].every((n) => Number.isInteger(n) && n >= 1)) {
     throw new UserError("--batch and --threads must be positive integers.");
+  }
+  if (batch < config.accumulate) {
+    throw new UserError(`--batch must be at least the run's ${config.accumulate} passes.`);
   }
   if (config.arch !== "vgg") throw new UserError("bench:parity checks the vgg network only.");
 
@@ -102,11 +106,22 @@ async function main(): Promise<number> {
     const compare = (name: string, ours: Tensor, theirs: Tensor) =>
       rows.push([name, relativeDifference(ours, theirs)]);
     model.train();
-    const logits = contiguous(model.forward(tensor("x")));
-    const labels = Array.from(tensor("y").data, Math.round);
-    const { loss, grad } = crossEntropy(logits, labels, { labelSmoothing: config.labelSmoothing });
-    model.backward(grad);
-    compare("logits", logits, tensor("logits"));
+    // The batch in the config's passes, as the trainer takes it (`--accumulate`).
+    const labels = Uint8Array.from(tensor("y").data, Math.round);
+    const gradients = new GradientSum(model.parameters());
+    const logits = new Float32Array(batch * 10);
+    let loss = 0, done = 0;
+    for (const part of microBatches(contiguous(tensor("x")), labels, config.accumulate)) {
+      const out = contiguous(model.forward(part.x));
+      const result = crossEntropy(out, part.y, { labelSmoothing: config.labelSmoothing });
+      model.backward(result.grad);
+      gradients.add(part.y.length / batch);
+      logits.set(out.data, done * 10);
+      loss += result.loss * part.y.length / batch;
+      done += part.y.length;
+    }
+    gradients.store();
+    compare("logits", fromArray(logits, [batch, 10]), tensor("logits"));
     compare("loss", fromArray(new Float32Array([loss]), [1]), tensor("loss"));
     for (const p of model.parameters()) {
       if (p.requiresGrad !== false) compare(`grad ${p.name}`, p.grad, tensor(`grad:${p.name}`));
@@ -120,7 +135,8 @@ async function main(): Promise<number> {
 
     console.log(
       `${o.run ? `the run at ${o.run}` : `${config.recipe} recipe`}, ` +
-        `vgg ${config.widths.join("-")}, batch ${batch}, ` +
+        `vgg ${config.widths.join("-")}, batch ${batch}` +
+        (config.accumulate > 1 ? ` in ${config.accumulate} passes, ` : ", ") +
         `fast GEMM on ${fast.threads} threads, against PyTorch ${fixtures.torch}`,
     );
     let worst = 0;
