@@ -44,9 +44,8 @@ def main():
     x, y = torch.rand(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     # The batch in the config's passes, each pass's mean loss weighted by its share of the batch
     # (the trainer's `--accumulate`; one pass by default).
-    logits, loss = [], 0
-    for xs, ys in zip(torch.tensor_split(x, config.get("accumulate", 1)),
-                      torch.tensor_split(y, config.get("accumulate", 1))):
+    logits, loss, passes = [], 0, config["accumulate"]
+    for xs, ys in zip(torch.tensor_split(x, passes), torch.tensor_split(y, passes)):
         logits.append(model(xs))
         part = F.cross_entropy(logits[-1], ys, label_smoothing=config["labelSmoothing"])
         (part * len(ys) / batch).backward()

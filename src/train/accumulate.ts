@@ -11,6 +11,22 @@
 import type { Parameter } from "../nn/module.ts";
 import { allocate, dtypeOf, type FloatArray, type Tensor, tensor } from "../tensor.ts";
 
+/**
+ * The most images one forward pass takes when each batch of `batchSize` is taken in
+ * `accumulate` passes ({@linkcode microBatches}): the size every pass, evaluations included, is
+ * held to.
+ *
+ * @example
+ * ```ts
+ * passSize({ batchSize: 1024, accumulate: 3 }); // 342
+ * ```
+ */
+export function passSize(
+  { batchSize, accumulate }: { batchSize: number; accumulate: number },
+): number {
+  return Math.ceil(batchSize / accumulate);
+}
+
 /** A slice of a batch: its images and their labels. */
 export interface MicroBatch {
   x: Tensor;

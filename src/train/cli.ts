@@ -14,6 +14,7 @@ import { useFastKernels } from "../kernels/gemm_fast.ts";
 import { saveOnnx } from "../onnx/export.ts";
 import type { ScoreReport } from "../onnx/score_report.ts";
 import { scoreInChildProcess } from "../onnx/score_process.ts";
+import { passSize } from "./accumulate.ts";
 import { checkConfig, describeRecipe, recipe, RECIPES, type TrainConfig } from "./recipes.ts";
 import { ttaLabel } from "./evaluate.ts";
 import { exportMembers, memberDir, trainMembers } from "./members.ts";
@@ -252,7 +253,7 @@ export async function main(args: string[]): Promise<number> {
   fast.onArenaFull = () =>
     console.error(
       `Note: at ${
-        Math.ceil(config.batchSize / config.accumulate)
+        passSize(config)
       } images a pass, this network's activations outgrow the fast kernels' shared memory, and ` +
         `the layers past it may run slower (up to half the speed); --accumulate (each batch in ` +
         `several passes) or a smaller --batch-size avoids that.`,

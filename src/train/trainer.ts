@@ -17,7 +17,7 @@ import { Lookahead } from "../optim/lookahead.ts";
 import { piecewiseLinear, type Schedule } from "../optim/schedule.ts";
 import type { SGDOptions } from "../optim/sgd.ts";
 import { contiguous, type Tensor } from "../tensor.ts";
-import { GradientSum, microBatches } from "./accumulate.ts";
+import { GradientSum, microBatches, passSize } from "./accumulate.ts";
 import { loadCheckpoint, readCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { argmaxRows, evaluate, ttaLabel } from "./evaluate.ts";
 import { memberDir } from "./members.ts";
@@ -194,7 +194,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const perEpoch = loader.batchesPerEpoch;
   // The images of one forward pass: evaluation and recalibration take them at this size too,
   // so that every pass fits the memory a training pass uses.
-  const passSize = Math.ceil(config.batchSize / config.accumulate);
+  const passImages = passSize(config);
   const gradients = config.accumulate > 1 ? new GradientSum(model.parameters()) : null;
   const schedule = triangular(config, config.epochs * perEpoch);
   // Each group's rate is set before every step.
@@ -300,7 +300,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // strong network's outgrew the fast kernels' shared memory, after which the Winograd
     // layers' scratch stayed outside it (a third slower for the rest of the run).
     const val = data.val && data.val.length > 0
-      ? evaluate(model, data.val, { batchSize: passSize })
+      ? evaluate(model, data.val, { batchSize: passImages })
       : null;
     const record: EpochRecord = {
       epoch: state.epoch + 1,
@@ -331,7 +331,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(`${config.members > 1 ? "This member's model" : "Model for submission"}: ${files.model}`);
   }
   const test = data.test
-    ? await testAccuracy(model, config, passSize, data.test, files.model, options, log)
+    ? await testAccuracy(model, config, passImages, data.test, files.model, options, log)
     : null;
   return { model, config, history: state.history, interrupted: false, test, files };
 }
